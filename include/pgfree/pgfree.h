@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
+#ifndef PGFREE_PGFREE_H
+#define PGFREE_PGFREE_H
+/*
+ * pgfree: deferred release of page-table descriptors behind a secondary-TLB
+ * flush.
+ *
+ * A page that held page tables may be reused only after every cache that may
+ * hold a walk through it (the CPU TLB, and an IOMMU's IOTLB and
+ * paging-structure caches when the device shares the address space) has been
+ * flushed.  pgfree_defer() queues such a descriptor; a drain takes everything
+ * queued, calls the user's flush callback ONCE for the whole batch, and only
+ * when it has returned 0 hands the batch to the user's release callback.
+ *
+ * The guarantee (the one invariant): a descriptor is passed to ->release()
+ * only after a call of ->flush() that began after the descriptor's
+ * pgfree_defer() returned has itself returned 0.  Nothing deferred is lost,
+ * released twice, or released unflushed.
+ *
+ * The default design (PGFREE_DESIGN_PERCPU) keeps one lock-less list
+ * (<pgfree/llist.h>) per CPU, each on its own cache line; producers never
+ * take a lock and never share a cache line with each other in the common
+ * case.  One consumer at a time (the domain's drain thread, or a caller of
+ * pgfree_drain()) detaches every list with one exchange each.
+ *
+ * Which calls may run at the same time on one domain:
+ *
+ *                 | defer | drain | barrier | stats | destroy
+ * defer           |   -   |   -   |    -    |   -   |    X
+ * drain           |       |   S   |    S    |   S   |    X
+ * barrier         |       |       |    -    |   -   |    X
+ * stats           |       |       |         |   -   |    X
+ * destroy         |       |       |         |       |    X
+ *
+ *  '-': run together freely (defer is lock-free, wait-free but for CAS retries)
+ *  'S': run together, serialized inside the library (one drain at a time)
+ *  'X': the caller must not: destroy ends the domain, and a call that has not
+ *       returned when destroy starts races with it.  A call made after
+ *       destroy returned gets -ESHUTDOWN (the domain's memory is kept as a
+ *       tombstone, so this is an error, not a use-after-free).
+ *
+ * From inside ->flush() or ->release() of a domain, pgfree_defer() on the
+ * same domain works (it queues for a later batch); pgfree_drain(),
+ * pgfree_barrier() and pgfree_domain_destroy() on it refuse with -EDEADLK.
+ *
+ * Errors are negative errno values; pgfree_strerror() describes them.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pgfree/export.h>
+#include <pgfree/llist.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * struct pgfree_range - a virtual address range [start, end)
+ * @start: first address
+ * @end: one past the last address; PGFREE_FLUSH_ALL means "to the end"
+ */
+struct pgfree_range {
+	uintptr_t start;
+	uintptr_t end;
+};
+
+/* The range passed to ->flush() when no ->range_of() callback is given:
+ * everything (the kernel flushes PAGE_OFFSET..TLB_FLUSH_ALL). */
+#define PGFREE_FLUSH_ALL UINTPTR_MAX
+
+/**
+ * struct pgfree_ops - what the user plugs in
+ * @flush: invalidate the secondary TLB (an IOMMU IOTLB and paging-structure
+ *	cache invalidation, a "wait descriptor" included) for @range, the union
+ *	of the ranges of the batch.  Called once per batch, after every
+ *	descriptor of the batch was detached from the per-CPU lists and before
+ *	any of them is released; never concurrently with itself or with
+ *	->release() of the same domain.  Returns 0 or a negative errno: on
+ *	failure nothing of the batch is released; the batch is kept and the
+ *	next drain flushes it again (with whatever was queued since).
+ *	Required.
+ * @release: free the batch: a NULL-terminated chain of nodes linked through
+ *	->next, oldest first within each CPU's list.  Walk it with
+ *	pgfree_llist_for_each_entry_safe(); each node is the user's own, so
+ *	one chain may mix kinds of object (a descriptor with a destructor, an
+ *	order-0 page, a higher-order page) that the user tells apart.  May call
+ *	pgfree_defer() on the same domain.  Required.
+ * @range_of: optional.  Report the virtual range a descriptor's table
+ *	mapped, so that ->flush() gets the union of the batch's ranges instead
+ *	of everything.  Returns 0, or non-zero for "unknown" (the batch's flush
+ *	then covers everything).  Called by the drain, before ->flush().
+ */
+struct pgfree_ops {
+	int (*flush)(void *ctx, const struct pgfree_range *range);
+	void (*release)(void *ctx, struct pgfree_llist_node *batch);
+	int (*range_of)(void *ctx, const struct pgfree_llist_node *node,
+			struct pgfree_range *range);
+};
+
+/**
+ * enum pgfree_design - how deferred descriptors are queued
+ * @PGFREE_DESIGN_PERCPU: per-CPU lock-less lists, a wake-up only on a
+ *	list's empty to non-empty transition while the drain thread sleeps.
+ *	The default.
+ * @PGFREE_DESIGN_V5: Linux 6.19 as merged (seed 001): one global list under
+ *	a spinlock, list_add per free, schedule_work() on every free; the worker
+ *	splices under the lock, unlocks, flushes once, frees.
+ * @PGFREE_DESIGN_V3: seed 000's review target: like v5, but the worker
+ *	releases the pages while still holding the global lock.
+ * @PGFREE_DESIGN_GLOBAL_LLIST: one shared lock-less list: no lock, but one
+ *	contended cache line for every producer.
+ *
+ * All designs share the drain, the flush-once-per-batch rule, the release
+ * path, the barrier and the statistics; only the queue differs.
+ */
+enum pgfree_design {
+	PGFREE_DESIGN_PERCPU = 0,
+	PGFREE_DESIGN_V5,
+	PGFREE_DESIGN_V3,
+	PGFREE_DESIGN_GLOBAL_LLIST,
+	PGFREE_DESIGN_COUNT
+};
+
+/* Flags for struct pgfree_config.flags. */
+/* No drain thread: the caller drains with pgfree_drain() (an event loop). */
+#define PGFREE_F_NO_THREAD 0x1u
+
+/* Defaults, used where a config field is 0. */
+#define PGFREE_DEFAULT_BATCH_DELAY_US 0u	/* drain as soon as woken */
+#define PGFREE_DEFAULT_BATCH_MAX 4096u
+#define PGFREE_MAX_SLOTS 4096u
+#define PGFREE_MAX_BATCH_DELAY_US 1000000u	/* 1 s */
+
+/**
+ * struct pgfree_config - how to build a domain
+ * @design: the queueing design, enum pgfree_design
+ * @flags: PGFREE_F_* flags
+ * @ops: the callbacks
+ * @ctx: passed as is to every callback
+ * @nr_slots: number of per-CPU lists; 0 means the configured CPU count.
+ *	A CPU whose number is >= @nr_slots shares slot (cpu % @nr_slots).
+ *	At most PGFREE_MAX_SLOTS.  Ignored by the single-list designs.
+ * @batch_delay_us: after being woken, the drain thread waits up to this
+ *	long for more descriptors before it drains, so that one flush covers
+ *	more of them.  0 (the default) drains at once: under load batches form
+ *	by themselves while a flush runs.  At most PGFREE_MAX_BATCH_DELAY_US.
+ * @batch_max: a delay is cut short as soon as this many descriptors are
+ *	queued; 0 means PGFREE_DEFAULT_BATCH_MAX.  Batches are not capped by it:
+ *	a drain always takes everything queued.
+ *
+ * Zero-initialize and fill in what you need: every 0 is a default.
+ */
+struct pgfree_config {
+	unsigned int design;
+	unsigned int flags;
+	struct pgfree_ops ops;
+	void *ctx;
+	unsigned int nr_slots;
+	unsigned int batch_delay_us;
+	unsigned int batch_max;
+};
+
+/*
+ * The statistics, defined once.  X(name, description).
+ */
+#define PGFREE_STATS_FIELDS(X) \
+	X(deferred, "descriptors accepted by pgfree_defer() (released + backlog)") \
+	X(released, "descriptors handed to ->release()") \
+	X(flushes, "->flush() calls that returned 0") \
+	X(flush_failures, "->flush() calls that returned an error") \
+	X(drains, "drains that found something to release") \
+	X(wakeups, "times a producer woke the sleeping drain thread") \
+	X(largest_batch, "most descriptors released by one flush") \
+	X(backlog, "descriptors deferred and not yet released")
+
+/**
+ * struct pgfree_stats - a snapshot of a domain's counters
+ *
+ * Every field counts since the domain was created.  The snapshot is taken
+ * between two drains; @backlog is counted by walking the queues, so it is
+ * exact for the moment each queue was read (producers may add meanwhile).
+ * @deferred is released + backlog: pgfree counts on the consumer side so
+ * that pgfree_defer() stays one atomic operation.
+ */
+struct pgfree_stats {
+#define PGFREE_STATS_MEMBER_(name, desc) uint64_t name;
+	PGFREE_STATS_FIELDS(PGFREE_STATS_MEMBER_)
+#undef PGFREE_STATS_MEMBER_
+};
+
+struct pgfree_domain;
+
+/**
+ * pgfree_domain_create() - build a deferred-release domain
+ * @cfg: the configuration; read during the call only
+ * @out: where the new domain is stored; set to NULL on failure
+ *
+ * Starts the drain thread unless @cfg->flags has PGFREE_F_NO_THREAD.
+ * Context: a thread that may sleep and allocate.
+ *
+ * Return: 0; -EINVAL for a NULL argument, a missing ->flush or ->release,
+ * an unknown design or flag, or an out-of-range number; -ENOMEM; or the
+ * error of pthread_create() (negated) when the drain thread cannot start.
+ */
+PGFREE_API int pgfree_domain_create(const struct pgfree_config *cfg,
+				    struct pgfree_domain **out);
+
+/**
+ * pgfree_defer() - queue a descriptor for release after the next flush
+ * @dom: the domain
+ * @node: the node embedded in the descriptor; not on any list
+ *
+ * Never allocates, never sleeps, never takes a lock (PERCPU and
+ * GLOBAL_LLIST designs): one atomic compare-and-swap on the current CPU's
+ * list in the common case.  When that list went from empty to non-empty,
+ * a full fence, a load of the drain thread's sleeping flag and, only if it
+ * sleeps, a futex wake.  Callable from any thread, with other locks held,
+ * and from inside ->flush()/->release() of any domain.  Migrating to another
+ * CPU during the call is harmless (the list is shared atomically).
+ *
+ * Barriers: release semantics for @node: everything the caller wrote before
+ * the call (the unlinking of the table from the page tables included)
+ * happens-before the ->flush() that covers @node and the ->release() of it.
+ *
+ * The V5 and V3 designs take their global spinlock here (that is their
+ * point); the V3 design called from inside its own ->release() queues
+ * without the lock, which its drain already holds.
+ *
+ * Return: 0; -EINVAL if @dom or @node is NULL; -ESHUTDOWN if @dom was
+ * destroyed (the node is not queued and stays the caller's).
+ */
+PGFREE_API int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node);
+
+/**
+ * pgfree_drain() - drain now, from the caller
+ * @dom: the domain
+ *
+ * Takes everything queued (and any batch kept after a failed flush), calls
+ * ->flush() once, then ->release(), in the caller's thread.  Waits if a
+ * drain is already running: never two drains at once.  The only way a
+ * domain with PGFREE_F_NO_THREAD makes progress.
+ * Context: may sleep; not from inside this domain's callbacks.
+ *
+ * Return: the number of descriptors released (0 when nothing was queued);
+ * the negative error ->flush() returned (the batch is kept for the next
+ * drain); -EINVAL; -ESHUTDOWN; -EDEADLK from inside a callback of @dom.
+ */
+PGFREE_API long pgfree_drain(struct pgfree_domain *dom);
+
+/**
+ * pgfree_barrier() - wait until everything deferred before the call is
+ * released
+ * @dom: the domain
+ *
+ * Covers every CPU's list.  With a drain thread, wakes it (skipping any
+ * batching delay) and waits for a drain that began after this call began to
+ * complete; without one, drains in the caller.  A failing ->flush() is
+ * retried with a growing pause (1 ms doubling to 100 ms), so the call returns only
+ * once the flush succeeds.
+ *
+ * Barriers: everything ->release() did for the covered descriptors
+ * happens-before the return.
+ * Context: may sleep; not from inside this domain's callbacks.
+ *
+ * Return: 0; -EINVAL; -ESHUTDOWN; -EDEADLK from inside a callback of @dom.
+ */
+PGFREE_API int pgfree_barrier(struct pgfree_domain *dom);
+
+/**
+ * pgfree_domain_destroy() - release everything still queued and end a domain
+ * @dom: the domain
+ *
+ * Stops the drain thread, then drains until nothing is left: every
+ * descriptor still queued is flushed and released (a failing flush is
+ * retried as by pgfree_barrier()).  Afterwards every call on @dom returns
+ * -ESHUTDOWN: a small tombstone of the domain is kept (freed at process
+ * exit) so that a stale pointer gives an error instead of a use-after-free.
+ * No call on @dom may be running when destroy starts (see the table).
+ * Context: may sleep; not from inside this domain's callbacks.
+ *
+ * Return: 0; -EINVAL; -ESHUTDOWN when already destroyed; -EDEADLK from
+ * inside a callback of @dom.
+ */
+PGFREE_API int pgfree_domain_destroy(struct pgfree_domain *dom);
+
+/**
+ * pgfree_stats() - read a domain's counters
+ * @dom: the domain
+ * @out: the snapshot
+ *
+ * Waits for a running drain to finish, then walks the queues to count the
+ * backlog: O(backlog) time.  Safe to call from any thread.
+ *
+ * Return: 0; -EINVAL; -ESHUTDOWN; -EDEADLK from inside a callback of @dom.
+ */
+PGFREE_API int pgfree_stats(struct pgfree_domain *dom, struct pgfree_stats *out);
+
+/**
+ * pgfree_design_name() - the short name of a design
+ * @design: an enum pgfree_design value
+ *
+ * Return: "percpu", "v5", "v3", "global_llist", or NULL if unknown.
+ */
+PGFREE_API const char *pgfree_design_name(unsigned int design);
+
+/**
+ * pgfree_strerror() - describe an error returned by pgfree
+ * @err: a negative errno value as returned by a pgfree call (positive
+ *	values are accepted and read as their negation)
+ *
+ * Return: a static string; never NULL.  Thread-safe.
+ */
+PGFREE_API const char *pgfree_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PGFREE_PGFREE_H */

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+/*
+ * The lock-less designs: PERCPU (one llist per CPU, the default) and
+ * GLOBAL_LLIST (the same code with a single list, to separate the cost of
+ * a lock from the cost of one shared cache line).
+ *
+ * Producers: pgfree_defer() adds to the current CPU's list with one release
+ * CAS and wakes the drain thread only on the list's empty-to-non-empty
+ * transition (domain.c, wake.h).  Consumer: one acquire exchange per
+ * non-empty list.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "domain.h"
+
+static int slots_init(struct pgfree_domain *dom, unsigned int n)
+{
+	struct pgfree_slot *slots = aligned_alloc(PGFREE_CACHELINE, n * sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++)
+		pgfree_init_llist_head(&slots[i].head);
+	dom->slots = slots;
+	dom->nr_slots = n;
+	dom->lockless = true;
+	return 0;
+}
+
+static int percpu_init(struct pgfree_domain *dom)
+{
+	return slots_init(dom, dom->cfg.nr_slots);
+}
+
+static int global_llist_init(struct pgfree_domain *dom)
+{
+	return slots_init(dom, 1);
+}
+
+static void slots_fini(struct pgfree_domain *dom)
+{
+	free(dom->slots);
+	dom->slots = NULL;
+}
+
+static void __slots_take(struct pgfree_domain *dom, struct pgfree_batch *batch)
+{
+	for (unsigned int i = 0; i < dom->nr_slots; i++) {
+		struct pgfree_llist_head *head = &dom->slots[i].head;
+
+		/* Skip empty lists: an exchange would pull their lines from the producers. */
+		if (!pgfree_llist_empty(head))
+			pgfree_batch_add_newest_first(dom, batch, pgfree_llist_del_all(head));
+	}
+}
+
+static bool slots_have_work(struct pgfree_domain *dom)
+{
+	for (unsigned int i = 0; i < dom->nr_slots; i++)
+		if (!pgfree_llist_empty(&dom->slots[i].head))
+			return true;
+	return false;
+}
+
+/*
+ * Walking a list that producers are adding to is safe for the consumer:
+ * only a drain detaches nodes and the caller holds drain_lock, the nodes
+ * below the head never change, and the acquire load of the head makes
+ * their ->next fields visible (every head update is an RMW in the release
+ * sequence of the producers' CASes).
+ */
+static uint64_t __slots_count(struct pgfree_domain *dom, uint64_t limit)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < dom->nr_slots && n < limit; i++) {
+		const struct pgfree_llist_node *node =
+			atomic_load_explicit(&dom->slots[i].head.first, memory_order_acquire);
+
+		for (; node && n < limit; node = node->next)
+			n++;
+	}
+	return n;
+}
+
+static void __release_unlocked(struct pgfree_domain *dom, struct pgfree_llist_node *batch)
+{
+	dom->cfg.ops.release(dom->cfg.ctx, batch);
+}
+
+const struct pgfree_design_ops pgfree_percpu_ops = {
+	.init = percpu_init,
+	.fini = slots_fini,
+	.defer = pgfree_lockless_defer,
+	.__take = __slots_take,
+	.has_work = slots_have_work,
+	.__count = __slots_count,
+	.__release = __release_unlocked,
+};
+
+const struct pgfree_design_ops pgfree_global_llist_ops = {
+	.init = global_llist_init,
+	.fini = slots_fini,
+	.defer = pgfree_lockless_defer,
+	.__take = __slots_take,
+	.has_work = slots_have_work,
+	.__count = __slots_count,
+	.__release = __release_unlocked,
+};

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
+#ifndef PGFREE_LIB_DOMAIN_H
+#define PGFREE_LIB_DOMAIN_H
+/*
+ * The domain object and the interface between the drain (drain.c) and the
+ * queueing designs (design_*.c).  Private.
+ *
+ * Naming: a function whose name starts with __ requires the caller to hold
+ * dom->drain_lock (it is part of the single consumer).  Everything else
+ * says in its comment who may call it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <pgfree/pgfree.h>
+
+#include "compiler.h"
+
+enum pgfree_state {
+	PGFREE_STATE_LIVE = 1,
+	PGFREE_STATE_DEAD = 2,	/* destroyed: a tombstone */
+};
+
+/**
+ * struct pgfree_slot - one per-CPU list, alone on its cache line(s)
+ * @head: the lock-less list producers add to
+ */
+struct pgfree_slot {
+	struct pgfree_llist_head head;
+} pgfree_cacheline_aligned;
+
+/**
+ * struct pgfree_batch - what one consumer has detached and not yet released
+ * @first: oldest node, NULL when empty
+ * @last: newest node (valid when @first is not NULL)
+ * @count: number of nodes
+ * @range: union of the nodes' ranges
+ * @range_all: some node's range was unknown: flush everything
+ *
+ * Owned by whoever holds drain_lock.  A batch whose flush failed stays here
+ * and is flushed again, with what was queued since, by the next drain.
+ */
+struct pgfree_batch {
+	struct pgfree_llist_node *first;
+	struct pgfree_llist_node *last;
+	uint64_t count;
+	struct pgfree_range range;
+	bool range_all;
+};
+
+struct pgfree_domain;
+
+/**
+ * struct pgfree_design_ops - what differs between the queueing designs
+ * @init: allocate the queues; called once from create
+ * @fini: free them; called once from destroy, when nothing is queued
+ * @defer: queue one node and wake the drain thread as the design does;
+ *	any thread, concurrently with everything but fini
+ * @__take: detach everything queued and append it to @batch with
+ *	pgfree_batch_add_newest_first()
+ * @has_work: whether something may be queued; any thread; used by the
+ *	drain thread after its pre-sleep fence, so its loads need only be
+ *	relaxed (the fence orders them)
+ * @__count: count queued nodes, stopping at @limit
+ * @__release: hand a flushed batch to ops.release (V3 holds its lock)
+ */
+struct pgfree_design_ops {
+	int (*init)(struct pgfree_domain *dom);
+	void (*fini)(struct pgfree_domain *dom);
+	int (*defer)(struct pgfree_domain *dom, struct pgfree_llist_node *node);
+	void (*__take)(struct pgfree_domain *dom, struct pgfree_batch *batch);
+	bool (*has_work)(struct pgfree_domain *dom);
+	uint64_t (*__count)(struct pgfree_domain *dom, uint64_t limit);
+	void (*__release)(struct pgfree_domain *dom, struct pgfree_llist_node *batch);
+};
+
+/**
+ * struct pgfree_domain - the runtime object (opaque to users)
+ *
+ * Laid out by who writes what: the first line is read by every producer
+ * and written only by create/destroy; the sleep word is written by the
+ * drain thread and by wakers; the rest is the consumer's.
+ */
+struct pgfree_domain {
+	/* Read-mostly: everything pgfree_defer() reads. */
+	_Atomic unsigned int state;		/* enum pgfree_state */
+	bool lockless;				/* PERCPU or GLOBAL_LLIST */
+	unsigned int nr_slots;
+	struct pgfree_slot *slots;
+	const struct pgfree_design_ops *dops;
+	void *design_priv;			/* V5/V3: their locked list */
+
+	/*
+	 * The drain thread's sleep word (a futex): 1 while it is (about to
+	 * be) asleep.  Stored by the drain thread, exchanged to 0 by wakers.
+	 */
+	_Atomic uint32_t parked pgfree_cacheline_aligned;
+	_Atomic uint64_t wakeups;		/* stats; counted by wakers */
+
+	/* Requests to the drain thread (barrier, destroy). */
+	_Atomic bool kick pgfree_cacheline_aligned;	/* drain now, skip the delay */
+	_Atomic bool stop;				/* drain all, then exit */
+
+	/* The consumer's side, all under drain_lock. */
+	pthread_mutex_t drain_lock pgfree_cacheline_aligned;
+	pthread_cond_t drain_done;	/* gen_done moved; waited on by barrier */
+	uint64_t gen_started;		/* drains begun */
+	uint64_t gen_done;		/* last drain that ended with nothing kept */
+	struct pgfree_batch carry;	/* detached, not yet flushed */
+	uint64_t released, flushes, flush_failures, drains, largest_batch;
+
+	struct pgfree_config cfg;	/* defaults filled in */
+	pthread_t thread;
+	bool has_thread;
+	_Atomic bool destroying;	/* destroy has begun (once only) */
+	struct pgfree_domain *tomb_next;	/* tombstone list, after destroy */
+};
+
+/* design_percpu.c, design_locked.c */
+extern const struct pgfree_design_ops pgfree_percpu_ops;
+extern const struct pgfree_design_ops pgfree_global_llist_ops;
+extern const struct pgfree_design_ops pgfree_v5_ops;
+extern const struct pgfree_design_ops pgfree_v3_ops;
+
+/* domain.c: the lock-less designs' defer (the hot path of pgfree_defer()) */
+int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node);
+
+/* drain.c */
+void pgfree_batch_add_newest_first(struct pgfree_domain *dom, struct pgfree_batch *batch,
+				   struct pgfree_llist_node *newest);
+long __pgfree_drain(struct pgfree_domain *dom);
+void *pgfree_drain_thread(void *arg);
+int pgfree_drain_until_empty(struct pgfree_domain *dom);
+
+/* callback.c: which domains' callbacks this thread is inside of */
+struct pgfree_cb_frame {
+	const struct pgfree_domain *dom;
+	struct pgfree_cb_frame *prev;
+};
+void pgfree_cb_enter(struct pgfree_cb_frame *frame, const struct pgfree_domain *dom);
+void pgfree_cb_exit(struct pgfree_cb_frame *frame);
+bool pgfree_in_callback_of(const struct pgfree_domain *dom);
+
+/**
+ * pgfree_check_consumer_call() - the argument check of every call that may
+ * wait for the drain (drain, barrier, stats, destroy)
+ * @dom: the domain passed by the user
+ *
+ * Return: 0, -EINVAL for NULL, -ESHUTDOWN after destroy, -EDEADLK from
+ * inside a callback of @dom (it would wait for itself).
+ */
+static inline int pgfree_check_consumer_call(struct pgfree_domain *dom)
+{
+	if (!dom)
+		return -EINVAL;
+	/* Acquire: pairs with destroy's release store of DEAD. */
+	if (atomic_load_explicit(&dom->state, memory_order_acquire) != PGFREE_STATE_LIVE)
+		return -ESHUTDOWN;
+	if (pgfree_in_callback_of(dom))
+		return -EDEADLK;
+	return 0;
+}
+
+/* tombstone.c */
+void pgfree_tombstone_add(struct pgfree_domain *dom);
+
+/* backoff.c */
+void pgfree_sleep_ns(uint64_t ns);
+uint64_t pgfree_now_ns(void);
+
+#endif /* PGFREE_LIB_DOMAIN_H */

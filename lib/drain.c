@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+/*
+ * The drain: the single consumer that detaches what producers queued, calls
+ * ->flush() once for all of it, then ->release().  Also the drain thread,
+ * pgfree_drain() and pgfree_barrier().
+ *
+ * Correctness argument
+ * ====================
+ *
+ * Notation: D(n) is the pgfree_defer() that queued node n; X(n) the step
+ * that detached n (an exchange on a list head, or a splice under a lock);
+ * F a call of ->flush(); R(n) the ->release() that received n.
+ *
+ * 1. Only a drain detaches or releases, and drains are serialized.
+ *    Every path that runs __take, ->flush() or ->release() is a function
+ *    prefixed __ and runs with dom->drain_lock held: __pgfree_drain() is the
+ *    only one, and the drain thread, pgfree_drain(), pgfree_barrier() and
+ *    destroy all call it under the lock.  So at any time one thread owns the
+ *    consumer side (the "single writer"), and dom->carry needs no atomics.
+ *
+ * 2. D(n) happens-before X(n).
+ *    Lock-less designs: D(n) ends with a release CAS on a list head that
+ *    makes n reachable; X(n) is an acquire exchange on the same head that
+ *    returns a chain containing n, so it reads a value at or after D's CAS
+ *    in the head's modification order.  Every later modification of a head
+ *    is a read-modify-write (CAS or exchange), so they all belong to the
+ *    release sequence headed by D's CAS, and the exchange synchronizes with
+ *    D's CAS.  Locked designs: D(n) adds n inside the spinlock and X(n)
+ *    splices inside it; since n is in the spliced chain, D's unlock precedes
+ *    X's lock.
+ *
+ * 3. X(n) happens-before the start of a flush F that returns 0, and F's
+ *    return happens-before R(n).  In __pgfree_drain(), __take (which holds
+ *    every X of this drain) is sequenced before ->flush(), and ->release() is
+ *    called only with the nodes of dom->carry, only after ->flush() returned
+ *    0, and only with the nodes that were in dom->carry when that flush was
+ *    called: __take appends to dom->carry before the flush, and nothing is
+ *    appended between the flush and the release.  If the flush fails, the
+ *    nodes stay in dom->carry; the next drain (later, under the same lock)
+ *    flushes again before it releases them, and that flush also begins after
+ *    X(n).  With 2: D(n) -> X(n) -> F begins -> F returns 0 -> R(n).  This
+ *    is the invariant: no descriptor is released before a flush that began
+ *    after it was deferred has returned successfully.
+ *
+ * 4. Exactly once.  An exchange (or splice) removes a whole chain from its
+ *    head atomically, so each node is detached by exactly one X.  After X
+ *    the node is reachable only from dom->carry, which is handed to
+ *    ->release() once and then emptied.  Nothing is lost: a node stays in
+ *    its list until some X takes it, and the drain thread (or destroy, which
+ *    drains until every list is empty and dom->carry is too) eventually
+ *    takes it, provided the drain thread is woken (5).
+ *
+ * 5. No lost wake-up.  The drain thread sleeps only in pgfree_park(), after
+ *    storing parked = 1, a seq_cst fence, and finding every list empty (and
+ *    no request).  A producer whose add found its list empty (the
+ *    empty-to-non-empty transition; for V5/V3, the pending bit going 0 to 1)
+ *    issues a seq_cst fence and then reads parked.  The two fences are
+ *    totally ordered (the Dekker argument in wake.h): either the drain
+ *    thread sees the node and does not sleep, or the producer sees parked
+ *    and wakes it; the futex re-checks the word, so a wake between the check
+ *    and the sleep is not lost either.  A producer whose add found the list
+ *    non-empty does not wake anyone: the node that made the list non-empty
+ *    came from a producer that did the check, and the list stays non-empty
+ *    until a drain detaches it, after which the drain thread re-checks every
+ *    list before it parks.  Requests (barrier's kick, destroy's stop) use
+ *    the same pairing: store the request, fence, read parked.
+ *
+ * 6. Barrier.  pgfree_barrier() reads gen_started under drain_lock and waits
+ *    for gen_done >= gen_started + 1, i.e. for a drain that began after the
+ *    barrier's critical section and ended with dom->carry flushed and
+ *    released.  Every D(n) that returned before the barrier was called
+ *    happens-before that critical section, hence before that drain's X
+ *    steps, so n was detached by that drain or an earlier one; either way it
+ *    was in dom->carry and was released by the time gen_done was set (under
+ *    the lock, which the barrier re-reads under the lock).
+ */
+#include <errno.h>
+#include <stdint.h>
+
+#include "domain.h"
+#include "wake.h"
+
+#define BACKOFF_MIN_NS 1000000u		/* 1 ms */
+#define BACKOFF_MAX_NS 100000000u	/* 100 ms */
+
+/**
+ * pgfree_backoff() - sleep after a failed flush, longer each time
+ * @ns: in: the last pause (0 at first); out: the next one
+ */
+static void pgfree_backoff(uint64_t *ns)
+{
+	*ns = *ns ? *ns * 2 : BACKOFF_MIN_NS;
+	if (*ns > BACKOFF_MAX_NS)
+		*ns = BACKOFF_MAX_NS;
+	pgfree_sleep_ns(*ns);
+}
+
+static void range_widen(struct pgfree_range *acc, const struct pgfree_range *r)
+{
+	if (r->start < acc->start)
+		acc->start = r->start;
+	if (r->end > acc->end)
+		acc->end = r->end;
+}
+
+/**
+ * pgfree_batch_add_newest_first() - append a detached chain to a batch
+ * @dom: the domain (for ->range_of)
+ * @batch: the batch; caller holds drain_lock
+ * @newest: a chain as detached from a list head, newest first
+ *
+ * Reverses the chain (so the batch is oldest first) and, in the same pass,
+ * counts it and widens the batch's range.
+ */
+void pgfree_batch_add_newest_first(struct pgfree_domain *dom, struct pgfree_batch *batch,
+				   struct pgfree_llist_node *newest)
+{
+	int (*range_of)(void *, const struct pgfree_llist_node *, struct pgfree_range *) =
+		dom->cfg.ops.range_of;
+	struct pgfree_llist_node *oldest = NULL, *tail = newest;
+	uint64_t n = 0;
+
+	if (!newest)
+		return;
+
+	if (!range_of)
+		batch->range_all = true;
+
+	while (newest) {
+		struct pgfree_llist_node *next = newest->next;
+
+		if (!batch->range_all) {
+			struct pgfree_range r;
+
+			if (range_of(dom->cfg.ctx, newest, &r) || r.end < r.start)
+				batch->range_all = true;
+			else
+				range_widen(&batch->range, &r);
+		}
+		newest->next = oldest;
+		oldest = newest;
+		newest = next;
+		n++;
+	}
+
+	if (batch->first)
+		batch->last->next = oldest;
+	else
+		batch->first = oldest;
+	batch->last = tail;
+	batch->count += n;
+}
+
+static void batch_reset(struct pgfree_batch *batch)
+{
+	batch->first = NULL;
+	batch->last = NULL;
+	batch->count = 0;
+	batch->range.start = UINTPTR_MAX;
+	batch->range.end = 0;
+	batch->range_all = false;
+}
+
+/* Wake barrier waiters: a drain ended with nothing kept. */
+static void __drain_completed(struct pgfree_domain *dom, uint64_t gen)
+{
+	dom->gen_done = gen;
+	pthread_cond_broadcast(&dom->drain_done);
+}
+
+/**
+ * __pgfree_drain() - one drain: detach all, flush once, release
+ * @dom: the domain; the caller holds drain_lock
+ *
+ * Return: descriptors released (0 if none was queued), or the negative
+ * error of ->flush(), in which case the batch stays in dom->carry.
+ */
+long __pgfree_drain(struct pgfree_domain *dom)
+{
+	struct pgfree_batch *carry = &dom->carry;
+	struct pgfree_cb_frame frame;
+	struct pgfree_range range;
+	struct pgfree_llist_node *batch;
+	uint64_t gen = ++dom->gen_started;
+	uint64_t n;
+	int err;
+
+	if (!carry->first)
+		batch_reset(carry);
+
+	/* ->range_of(), ->flush() and ->release() all run inside the frame. */
+	pgfree_cb_enter(&frame, dom);
+
+	dom->dops->__take(dom, carry);
+	if (!carry->count) {
+		pgfree_cb_exit(&frame);
+		__drain_completed(dom, gen);
+		return 0;
+	}
+
+	if (carry->range_all) {
+		range.start = 0;
+		range.end = PGFREE_FLUSH_ALL;
+	} else {
+		range = carry->range;
+	}
+
+	/* Correctness argument, step 3: every X of this batch precedes this call. */
+	err = dom->cfg.ops.flush(dom->cfg.ctx, &range);
+	if (err) {
+		pgfree_cb_exit(&frame);
+		dom->flush_failures++;
+		/* A callback that broke the contract with a positive value still failed. */
+		return err < 0 ? err : -EIO;
+	}
+	dom->flushes++;
+
+	batch = carry->first;
+	n = carry->count;
+	batch_reset(carry);
+	dom->dops->__release(dom, batch);
+	pgfree_cb_exit(&frame);
+
+	dom->released += n;
+	dom->drains++;
+	if (n > dom->largest_batch)
+		dom->largest_batch = n;
+	__drain_completed(dom, gen);
+	return (long)n;
+}
+
+/**
+ * pgfree_drain_until_empty() - drain until nothing is queued or kept
+ * @dom: the domain; drain_lock not held
+ *
+ * Retries a failing flush with back-off.  Used by destroy, after the drain
+ * thread has exited (a ->release() may queue more, hence the loop).
+ *
+ * Return: 0.
+ */
+int pgfree_drain_until_empty(struct pgfree_domain *dom)
+{
+	uint64_t pause = 0;
+
+	for (;;) {
+		long r;
+		bool idle;
+
+		pthread_mutex_lock(&dom->drain_lock);
+		r = __pgfree_drain(dom);
+		idle = r >= 0 && !dom->dops->has_work(dom);
+		pthread_mutex_unlock(&dom->drain_lock);
+
+		if (r < 0)
+			pgfree_backoff(&pause);
+		else if (idle)
+			return 0;
+		else
+			pause = 0;
+	}
+}
+
+long pgfree_drain(struct pgfree_domain *dom)
+{
+	long r = pgfree_check_consumer_call(dom);
+
+	if (r)
+		return r;
+
+	pthread_mutex_lock(&dom->drain_lock);
+	r = __pgfree_drain(dom);
+	pthread_mutex_unlock(&dom->drain_lock);
+
+	/* A failed batch is kept; let the drain thread retry it with back-off. */
+	if (r < 0 && dom->has_thread) {
+		atomic_store_explicit(&dom->kick, true, memory_order_relaxed);
+		pgfree_wake_if_parked(dom);
+	}
+	return r;
+}
+
+int pgfree_barrier(struct pgfree_domain *dom)
+{
+	int r = pgfree_check_consumer_call(dom);
+	uint64_t target, pause = 0;
+
+	if (r)
+		return r;
+
+	if (!dom->has_thread) {
+		/* One successful drain that began now covers everything before. */
+		for (;;) {
+			long n;
+
+			pthread_mutex_lock(&dom->drain_lock);
+			n = __pgfree_drain(dom);
+			pthread_mutex_unlock(&dom->drain_lock);
+			if (n >= 0)
+				return 0;
+			pgfree_backoff(&pause);
+		}
+	}
+
+	pthread_mutex_lock(&dom->drain_lock);
+	target = dom->gen_started + 1;
+	/*
+	 * Relaxed store: pgfree_wake_if_parked() fences it before reading
+	 * parked, and the drain thread fences before reading it (wake.h).
+	 */
+	atomic_store_explicit(&dom->kick, true, memory_order_relaxed);
+	pgfree_wake_if_parked(dom);
+	while (dom->gen_done < target)
+		pthread_cond_wait(&dom->drain_done, &dom->drain_lock);
+	pthread_mutex_unlock(&dom->drain_lock);
+	return 0;
+}
+
+/*
+ * Wait up to the batching delay for more descriptors, or until batch_max
+ * are queued, or until a request comes.  Drain thread only.
+ */
+static void gather(struct pgfree_domain *dom)
+{
+	uint64_t delay = (uint64_t)dom->cfg.batch_delay_us * 1000u;
+	uint64_t slice = delay / 8, start = pgfree_now_ns();
+
+	if (slice < 20000u)
+		slice = 20000u;
+	if (slice > 1000000u)
+		slice = 1000000u;
+
+	for (;;) {
+		uint64_t queued, elapsed;
+
+		if (atomic_load_explicit(&dom->kick, memory_order_relaxed) ||
+		    atomic_load_explicit(&dom->stop, memory_order_relaxed))
+			return;
+
+		pthread_mutex_lock(&dom->drain_lock);
+		queued = dom->carry.count + dom->dops->__count(dom, dom->cfg.batch_max);
+		pthread_mutex_unlock(&dom->drain_lock);
+		if (queued >= dom->cfg.batch_max)
+			return;
+
+		elapsed = pgfree_now_ns() - start;
+		if (elapsed >= delay)
+			return;
+		pgfree_sleep_ns(delay - elapsed < slice ? delay - elapsed : slice);
+	}
+}
+
+/**
+ * pgfree_drain_thread() - the domain's drain thread
+ * @arg: the domain
+ *
+ * Sleeps until woken, optionally gathers, drains; retries a failed flush
+ * with back-off; on stop, drains until nothing is left and exits.
+ *
+ * Return: NULL.
+ */
+void *pgfree_drain_thread(void *arg)
+{
+	struct pgfree_domain *dom = arg;
+	uint64_t pause = 0;
+	bool retry = false;
+
+	for (;;) {
+		/* Relaxed: both are re-read after the fence in pgfree_park(). */
+		bool stop = atomic_load_explicit(&dom->stop, memory_order_relaxed);
+		bool kick = atomic_exchange_explicit(&dom->kick, false, memory_order_relaxed);
+		bool idle;
+		long r;
+
+		if (!stop && !kick && !retry && !dom->dops->has_work(dom)) {
+			pgfree_park(dom);
+			continue;
+		}
+		if (!stop && !kick && !retry && dom->cfg.batch_delay_us)
+			gather(dom);
+
+		pthread_mutex_lock(&dom->drain_lock);
+		r = __pgfree_drain(dom);
+		idle = r >= 0 && !dom->dops->has_work(dom);
+		pthread_mutex_unlock(&dom->drain_lock);
+
+		retry = r < 0;
+		if (retry) {
+			pgfree_backoff(&pause);
+			continue;
+		}
+		pause = 0;
+		if (stop && idle)
+			return NULL;
+	}
+}

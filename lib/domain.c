@@ -3,7 +3,9 @@
  * A domain's life: create (validate, build the queues, start the drain
  * thread), pgfree_defer() (the producers' hot path), statistics, destroy.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* sched_getcpu, pthread_setname_np, strerrordesc_np */
+#endif
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0-only
 /* pgfree_strerror(): what each error means when pgfree returns it. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* sched_getcpu, pthread_setname_np, strerrordesc_np */
+#endif
 #include <errno.h>
 #include <string.h>
 

@@ -16,7 +16,7 @@
 #include "domain.h"
 #include "wake.h"
 
-#define PGFREE_KNOWN_FLAGS PGFREE_F_NO_THREAD
+#define PGFREE_KNOWN_FLAGS (PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY)
 
 static const struct pgfree_design_ops *const design_ops[PGFREE_DESIGN_COUNT] = {
 	[PGFREE_DESIGN_PERCPU] = &pgfree_percpu_ops,
@@ -48,6 +48,9 @@ static int config_check(const struct pgfree_config *cfg)
 	if (cfg->nr_slots > PGFREE_MAX_SLOTS)
 		return -EINVAL;
 	if (cfg->batch_delay_us > PGFREE_MAX_BATCH_DELAY_US)
+		return -EINVAL;
+	/* "No delay" and a delay at once: say which one was meant. */
+	if ((cfg->flags & PGFREE_F_NO_DELAY) && cfg->batch_delay_us)
 		return -EINVAL;
 	return 0;
 }
@@ -101,6 +104,10 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 	dom->cfg = *cfg;
 	if (!dom->cfg.nr_slots)
 		dom->cfg.nr_slots = default_nr_slots();
+	if (cfg->flags & PGFREE_F_NO_DELAY)
+		dom->cfg.batch_delay_us = 0;
+	else if (!dom->cfg.batch_delay_us)
+		dom->cfg.batch_delay_us = PGFREE_DEFAULT_BATCH_DELAY_US;
 	if (!dom->cfg.batch_max)
 		dom->cfg.batch_max = PGFREE_DEFAULT_BATCH_MAX;
 	dom->dops = design_ops[cfg->design];

@@ -126,9 +126,12 @@ enum pgfree_design {
 /* Flags for struct pgfree_config.flags. */
 /* No drain thread: the caller drains with pgfree_drain() (an event loop). */
 #define PGFREE_F_NO_THREAD 0x1u
+/* No batching delay: the drain thread drains as soon as it is woken
+ * (lowest latency; producers then pay more wake-ups under a steady load). */
+#define PGFREE_F_NO_DELAY 0x2u
 
 /* Defaults, used where a config field is 0. */
-#define PGFREE_DEFAULT_BATCH_DELAY_US 0u	/* drain as soon as woken */
+#define PGFREE_DEFAULT_BATCH_DELAY_US 50u	/* gather for 50 us after a wake-up */
 #define PGFREE_DEFAULT_BATCH_MAX 4096u
 #define PGFREE_MAX_SLOTS 4096u
 #define PGFREE_MAX_BATCH_DELAY_US 1000000u	/* 1 s */
@@ -143,9 +146,12 @@ enum pgfree_design {
  *	A CPU whose number is >= @nr_slots shares slot (cpu % @nr_slots).
  *	At most PGFREE_MAX_SLOTS.  Ignored by the single-list designs.
  * @batch_delay_us: after being woken, the drain thread waits up to this
- *	long for more descriptors before it drains, so that one flush covers
- *	more of them.  0 (the default) drains at once: under load batches form
- *	by themselves while a flush runs.  At most PGFREE_MAX_BATCH_DELAY_US.
+ *	long for more descriptors before it drains, so that one flush and one
+ *	wake-up cover more of them.  0 means PGFREE_DEFAULT_BATCH_DELAY_US (50);
+ *	PGFREE_F_NO_DELAY drains at once instead.  At most
+ *	PGFREE_MAX_BATCH_DELAY_US.  The default was measured: with no delay a
+ *	single producer paid a futex wake every ~8 descriptors (31.9 ns per
+ *	defer against 8.3 ns with a 20 us delay, bench/results).
  * @batch_max: a delay is cut short as soon as this many descriptors are
  *	queued; 0 means PGFREE_DEFAULT_BATCH_MAX.  Batches are not capped by it:
  *	a drain always takes everything queued.

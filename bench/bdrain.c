@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+/* The benchmark adapters' drain thread; see bdrain.h. */
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bdrain.h"
+
+void bdrain_push(struct bdrain *dr, struct bdesc *d)
+{
+	if (dr->vec_len == dr->vec_cap) {
+		dr->vec_cap = dr->vec_cap ? dr->vec_cap * 2 : 4096;
+		dr->vec = realloc(dr->vec, dr->vec_cap * sizeof(*dr->vec));
+		if (!dr->vec)
+			abort();
+	}
+	dr->vec[dr->vec_len++] = d;
+}
+
+void bdrain_wake_if_parked(struct bdrain *dr)
+{
+	atomic_thread_fence(memory_order_seq_cst);	/* pairs with the drain's */
+	if (atomic_load_explicit(&dr->parked, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&dr->parked, 0, memory_order_relaxed))
+		syscall(SYS_futex, &dr->parked, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void drain_once(struct bdrain *dr)
+{
+	pthread_mutex_lock(&dr->lock);
+	uint64_t gen = ++dr->started;
+
+	dr->vec_len = 0;
+	dr->take(dr->impl, dr);
+	if (dr->vec_len) {
+		bsink_flush(dr->sink);
+		for (uint64_t i = 0; i < dr->vec_len; i++)
+			bsink_release_one(dr->sink, dr->vec[i]);
+		bsink_count_released(dr->sink, dr->vec_len);
+	}
+	dr->completed = gen;
+	pthread_cond_broadcast(&dr->done);
+	pthread_mutex_unlock(&dr->lock);
+}
+
+static void *drain_thread(void *arg)
+{
+	struct bdrain *dr = arg;
+
+	for (;;) {
+		bool stop = atomic_load_explicit(&dr->stop, memory_order_relaxed);
+		bool kick = atomic_exchange_explicit(&dr->kick, false, memory_order_relaxed);
+
+		if (!stop && !kick && !dr->has_work(dr->impl)) {
+			atomic_store_explicit(&dr->parked, 1, memory_order_relaxed);
+			atomic_thread_fence(memory_order_seq_cst);
+			if (!dr->has_work(dr->impl) &&
+			    !atomic_load_explicit(&dr->kick, memory_order_relaxed) &&
+			    !atomic_load_explicit(&dr->stop, memory_order_relaxed))
+				syscall(SYS_futex, &dr->parked, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+			atomic_store_explicit(&dr->parked, 0, memory_order_relaxed);
+			continue;
+		}
+		drain_once(dr);
+		if (stop && !dr->has_work(dr->impl))
+			return NULL;
+	}
+}
+
+void bdrain_start(struct bdrain *dr, struct bsink *sink, void *impl,
+		  bool (*has_work)(void *), void (*take)(void *, struct bdrain *))
+{
+	pthread_mutex_init(&dr->lock, NULL);
+	pthread_cond_init(&dr->done, NULL);
+	dr->sink = sink;
+	dr->impl = impl;
+	dr->has_work = has_work;
+	dr->take = take;
+	if (pthread_create(&dr->thread, NULL, drain_thread, dr))
+		abort();
+}
+
+void bdrain_quiesce(struct bdrain *dr)
+{
+	pthread_mutex_lock(&dr->lock);
+	uint64_t target = dr->started + 1;
+
+	atomic_store_explicit(&dr->kick, true, memory_order_relaxed);
+	bdrain_wake_if_parked(dr);
+	while (dr->completed < target)
+		pthread_cond_wait(&dr->done, &dr->lock);
+	pthread_mutex_unlock(&dr->lock);
+}
+
+void bdrain_stop(struct bdrain *dr)
+{
+	atomic_store_explicit(&dr->stop, true, memory_order_relaxed);
+	bdrain_wake_if_parked(dr);
+	pthread_join(dr->thread, NULL);
+	pthread_cond_destroy(&dr->done);
+	pthread_mutex_destroy(&dr->lock);
+	free(dr->vec);
+}

@@ -30,7 +30,7 @@
 
 #define BATCH 256			/* items per KeepRunningBatch() */
 #define RING_ENQUEUE 16384		/* descriptors per producer */
-#define RING_E2E 1024
+#define RING_E2E 16384			/* > batch_max in flight, as in real use */
 #define LATENCY_PERIOD_NS 20000u	/* 50 000 descriptors/s offered */
 #define MEMORY_BURST 20000		/* descriptors per producer per burst */
 #define MEMORY_FLUSH_NS 100000u		/* 100 us */

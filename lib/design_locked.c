@@ -46,8 +46,24 @@ struct locked_list {
 	_Atomic uint32_t pending;	/* the work item's PENDING bit */
 } pgfree_cacheline_aligned;
 
-/* The V3 domain whose lock this thread holds while it runs ->release(). */
-static __thread const struct pgfree_domain *v3_lock_owner;
+/*
+ * The V3 domains whose lock this thread holds while it runs their
+ * ->release(): a stack, because one domain's ->release() may drive another
+ * V3 domain (drain it, or defer into it) and must still see the outer one.
+ */
+struct v3_held {
+	const struct pgfree_domain *dom;
+	struct v3_held *prev;
+};
+static __thread struct v3_held *v3_held_top;
+
+static bool v3_lock_held_by_me(const struct pgfree_domain *dom)
+{
+	for (const struct v3_held *h = v3_held_top; h; h = h->prev)
+		if (h->dom == dom)
+			return true;
+	return false;
+}
 
 static struct locked_list *locked(struct pgfree_domain *dom)
 {
@@ -104,8 +120,8 @@ static int v3_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 {
 	struct locked_list *l = locked(dom);
 
-	/* From inside our own ->release(): this thread holds the lock already. */
-	if (v3_lock_owner == dom) {
+	/* From inside its own ->release(): this thread holds the lock already. */
+	if (v3_lock_held_by_me(dom)) {
 		__pgfree_llist_add(node, &l->list);
 		schedule_work(dom, l);
 		return 0;
@@ -163,11 +179,12 @@ static void __v5_release(struct pgfree_domain *dom, struct pgfree_llist_node *ba
 static void __v3_release(struct pgfree_domain *dom, struct pgfree_llist_node *batch)
 {
 	struct locked_list *l = locked(dom);
+	struct v3_held held = { .dom = dom, .prev = v3_held_top };
 
 	pthread_spin_lock(&l->lock);
-	v3_lock_owner = dom;
+	v3_held_top = &held;
 	dom->cfg.ops.release(dom->cfg.ctx, batch);
-	v3_lock_owner = NULL;
+	v3_held_top = held.prev;
 	pthread_spin_unlock(&l->lock);
 }
 

@@ -36,8 +36,9 @@
  *  'S': run together, serialized inside the library (one drain at a time)
  *  'X': the caller must not: destroy ends the domain, and a call that has not
  *       returned when destroy starts races with it.  A call made after
- *       destroy returned gets -ESHUTDOWN (the domain's memory is kept as a
- *       tombstone, so this is an error, not a use-after-free).
+ *       destroy returned gets -ESHUTDOWN (the domain's struct is kept as a
+ *       tombstone for the life of the process, so this is an error, not a
+ *       use-after-free).
  *
  * From inside ->flush() or ->release() of a domain, pgfree_defer() on the
  * same domain works (it queues for a later batch); pgfree_drain(),
@@ -66,7 +67,8 @@ struct pgfree_range {
 	uintptr_t end;
 };
 
-/* The range passed to ->flush() when no ->range_of() callback is given:
+/* The end of the range passed to ->flush() when no ->range_of() callback is
+ * given, or one reported "unknown": the range is then [0, PGFREE_FLUSH_ALL),
  * everything (the kernel flushes PAGE_OFFSET..TLB_FLUSH_ALL). */
 #define PGFREE_FLUSH_ALL UINTPTR_MAX
 
@@ -176,7 +178,7 @@ struct pgfree_config {
 	X(released, "descriptors handed to ->release()") \
 	X(flushes, "->flush() calls that returned 0") \
 	X(flush_failures, "->flush() calls that returned an error") \
-	X(drains, "drains that found something to release") \
+	X(drains, "drains that released a batch (failed flushes not counted)") \
 	X(wakeups, "times a producer woke the sleeping drain thread") \
 	X(largest_batch, "most descriptors released by one flush") \
 	X(backlog, "descriptors deferred and not yet released")
@@ -207,7 +209,8 @@ struct pgfree_domain;
  * Context: a thread that may sleep and allocate.
  *
  * Return: 0; -EINVAL for a NULL argument, a missing ->flush or ->release,
- * an unknown design or flag, or an out-of-range number; -ENOMEM; or the
+ * an unknown design or flag, an out-of-range number, or PGFREE_F_NO_DELAY
+ * together with a non-zero batch_delay_us; -ENOMEM; or the
  * error of pthread_create() (negated) when the drain thread cannot start.
  */
 PGFREE_API int pgfree_domain_create(const struct pgfree_config *cfg,
@@ -263,8 +266,9 @@ PGFREE_API long pgfree_drain(struct pgfree_domain *dom);
  * Covers every CPU's list.  With a drain thread, wakes it (skipping any
  * batching delay) and waits for a drain that began after this call began to
  * complete; without one, drains in the caller.  A failing ->flush() is
- * retried with a growing pause (1 ms doubling to 100 ms), so the call returns only
- * once the flush succeeds.
+ * retried with a growing pause (1 ms doubling to 100 ms), so the call returns
+ * only once the flush succeeds.  (The drain thread retries a failed batch
+ * the same way on its own, without waiting for a barrier or a new defer.)
  *
  * Barriers: everything ->release() did for the covered descriptors
  * happens-before the return.
@@ -281,8 +285,10 @@ PGFREE_API int pgfree_barrier(struct pgfree_domain *dom);
  * Stops the drain thread, then drains until nothing is left: every
  * descriptor still queued is flushed and released (a failing flush is
  * retried as by pgfree_barrier()).  Afterwards every call on @dom returns
- * -ESHUTDOWN: a small tombstone of the domain is kept (freed at process
- * exit) so that a stale pointer gives an error instead of a use-after-free.
+ * -ESHUTDOWN: the domain's struct (a few hundred bytes; its queues are
+ * freed) is kept as a tombstone for the life of the process, reachable so
+ * that leak checkers do not report it, so that a stale pointer gives an
+ * error instead of a use-after-free.
  * No call on @dom may be running when destroy starts (see the table).
  * Context: may sleep; not from inside this domain's callbacks.
  *

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+/*
+ * The invariant checker (see tracker.h for what it checks and why the
+ * checks cannot report a correct library).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "support/tracker.h"
+#include "support/util.h"
+
+/* Ranges start here, one 4 KiB page per descriptor index. */
+#define TDESC_RANGE_BASE ((uintptr_t)0x40000000u)
+#define TDESC_PAGE ((uintptr_t)4096u)
+
+static const char *const tdesc_state_names[] = { "IDLE", "DEFERRED", "RELEASED" };
+
+static const char *tdesc_state_name(int s)
+{
+	return s >= 0 && s <= TDESC_RELEASED ? tdesc_state_names[s] : "corrupt";
+}
+
+void tracker_init(struct tracker *t)
+{
+	/* Before any thread uses @t: plain zeroing is enough. */
+	memset(t, 0, sizeof(*t));
+	t->fail_err = -EIO;
+}
+
+struct pgfree_config tracker_config(struct tracker *t, unsigned int design, unsigned int flags)
+{
+	struct pgfree_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.design = design;
+	cfg.flags = flags;
+	cfg.ops.flush = tracker_flush;
+	cfg.ops.release = tracker_release;
+	cfg.ops.range_of = t->use_range ? tracker_range_of : NULL;
+	cfg.ctx = t;
+	return cfg;
+}
+
+void tracker_attach(struct tracker *t, struct pgfree_domain *dom)
+{
+	atomic_store(&t->dom, dom);
+}
+
+int tracker_create(struct tracker *t, const struct pgfree_config *cfg,
+		   struct pgfree_domain **out)
+{
+	int err = pgfree_domain_create(cfg, out);
+
+	if (!err)
+		tracker_attach(t, *out);
+	return err;
+}
+
+void tdesc_init(struct tdesc *d, size_t n, uint32_t producer)
+{
+	for (size_t i = 0; i < n; i++) {
+		memset(&d[i], 0, sizeof(d[i]));
+		d[i].producer = producer;
+		d[i].seq = (uint32_t)i;
+		d[i].range.start = TDESC_RANGE_BASE + (uintptr_t)i * TDESC_PAGE;
+		d[i].range.end = d[i].range.start + TDESC_PAGE;
+	}
+}
+
+void tdesc_set_unknown_range(struct tdesc *d)
+{
+	d->range.start = d->range.end = 0;
+}
+
+void tracker_violation(struct tracker *t, const char *fmt, ...)
+{
+	int expect = 0;
+
+	atomic_fetch_add(&t->violations, 1);
+	/* Only the first message is kept; its writer publishes it. */
+	if (!atomic_compare_exchange_strong(&t->msg_state, &expect, 1))
+		return;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->msg, sizeof(t->msg), fmt, ap);
+	va_end(ap);
+	atomic_store_explicit(&t->msg_state, 2, memory_order_release);
+}
+
+const char *tracker_first_violation(struct tracker *t)
+{
+	if (atomic_load_explicit(&t->msg_state, memory_order_acquire) != 2)
+		return "";
+	return t->msg;
+}
+
+void tracker_stamp(struct tracker *t, struct tdesc *d)
+{
+	/* Relaxed: pgfree_defer() publishes both with release semantics. */
+	atomic_store_explicit(&d->state, TDESC_DEFERRED, memory_order_relaxed);
+	d->stamp = atomic_fetch_add(&t->clock, 1) + 1;
+}
+
+int tracker_defer(struct tracker *t, struct pgfree_domain *dom, struct tdesc *d)
+{
+	int err;
+
+	tracker_stamp(t, d);
+	err = pgfree_defer(dom, &d->node);
+	if (err) {
+		/* Not queued: it stays ours. */
+		atomic_store_explicit(&d->state, TDESC_IDLE, memory_order_relaxed);
+		return err;
+	}
+	atomic_fetch_add_explicit(&t->deferred, 1, memory_order_relaxed);
+	return 0;
+}
+
+/*
+ * Enter or leave a callback.  pgfree promises never to run ->flush() and
+ * ->release() of one domain at the same time; an exchange that finds the
+ * flag set proves otherwise.
+ */
+static void tracker_enter(struct tracker *t, const char *what)
+{
+	if (atomic_exchange(&t->busy, 1))
+		tracker_violation(t, "%s called while ->flush() or ->release() was running",
+				  what);
+}
+
+static void tracker_leave(struct tracker *t)
+{
+	atomic_store(&t->busy, 0);
+}
+
+int tracker_flush(void *ctx, const struct pgfree_range *range)
+{
+	struct tracker *t = ctx;
+	/* First thing: this flush began at @start. */
+	uint64_t start = atomic_fetch_add(&t->clock, 1) + 1;
+	uint64_t call, every;
+	bool fail;
+
+	tracker_enter(t, "->flush()");
+	call = atomic_fetch_add(&t->flush_calls, 1) + 1;
+	if (!range) {
+		tracker_violation(t, "->flush() got a NULL range");
+	} else if (range->start > range->end) {
+		tracker_violation(t, "->flush() got an inverted range [%#" PRIxPTR ", %#" PRIxPTR ")",
+				  range->start, range->end);
+	}
+	if (t->flush_hook)
+		t->flush_hook(t);
+	test_spin_ns(atomic_load_explicit(&t->flush_cost_ns, memory_order_relaxed));
+
+	every = atomic_load_explicit(&t->fail_every, memory_order_relaxed);
+	fail = call <= atomic_load_explicit(&t->fail_first, memory_order_relaxed) ||
+	       (every && call % every == 0);
+	if (fail) {
+		atomic_fetch_add(&t->flush_failed, 1);
+		tracker_leave(t);
+		return t->fail_err;
+	}
+	if (range) {
+		atomic_store_explicit(&t->ok_range_start, range->start, memory_order_relaxed);
+		atomic_store_explicit(&t->ok_range_end, range->end, memory_order_relaxed);
+	}
+	/* Release: ->release() reads the range after it reads this. */
+	atomic_store_explicit(&t->last_ok_flush_start, start, memory_order_release);
+	atomic_fetch_add(&t->flush_ok, 1);
+	tracker_leave(t);
+	return 0;
+}
+
+int tracker_range_of(void *ctx, const struct pgfree_llist_node *node, struct pgfree_range *range)
+{
+	const struct tdesc *d = pgfree_llist_entry(node, struct tdesc, node);
+
+	(void)ctx;
+	if (d->range.start == d->range.end)
+		return -ENOENT;
+	*range = d->range;
+	return 0;
+}
+
+/*
+ * Check one released descriptor against the last good flush, then move it
+ * to RELEASED.  @ok_start and the range were read once at the callback's
+ * entry: nothing may flush while ->release() runs.
+ */
+static void tracker_check_one(struct tracker *t, struct tdesc *d, uint64_t ok_start,
+			      uintptr_t rs, uintptr_t re)
+{
+	int prev = TDESC_DEFERRED;
+
+	if (!atomic_compare_exchange_strong(&d->state, &prev, TDESC_RELEASED)) {
+		tracker_violation(t, "descriptor %u of producer %u released in state %s (%s)",
+				  d->seq, d->producer, tdesc_state_name(prev),
+				  prev == TDESC_RELEASED ? "released twice" :
+							   "released, never deferred");
+		atomic_store(&d->state, TDESC_RELEASED);
+	}
+	if (ok_start <= d->stamp)
+		tracker_violation(t, "descriptor %u of producer %u (stamp %" PRIu64 ") released "
+				  "with no successful flush begun after its defer (last one "
+				  "began at %" PRIu64 ")", d->seq, d->producer, d->stamp,
+				  ok_start);
+	if (t->use_range && d->range.start != d->range.end) {
+		if (d->range.start < rs || d->range.end > re)
+			tracker_violation(t, "descriptor %u of producer %u: range [%#" PRIxPTR
+					  ", %#" PRIxPTR ") not inside the flushed [%#" PRIxPTR
+					  ", %#" PRIxPTR ")", d->seq, d->producer,
+					  d->range.start, d->range.end, rs, re);
+	} else if (rs != 0 || re != PGFREE_FLUSH_ALL) {
+		/* Unknown range, or no ->range_of(): the flush covers everything. */
+		tracker_violation(t, "descriptor %u of producer %u has no known range, but the "
+				  "flush covered only [%#" PRIxPTR ", %#" PRIxPTR ")",
+				  d->seq, d->producer, rs, re);
+	}
+	atomic_fetch_add_explicit(&d->releases, 1, memory_order_relaxed);
+}
+
+void tracker_release(void *ctx, struct pgfree_llist_node *batch)
+{
+	struct tracker *t = ctx;
+	struct tdesc *d, *tmp;
+	uint64_t ok_start, n = 0;
+	uintptr_t rs, re;
+
+	tracker_enter(t, "->release()");
+	atomic_fetch_add(&t->release_calls, 1);
+	if (!batch)
+		atomic_fetch_add(&t->empty_releases, 1);
+	ok_start = atomic_load_explicit(&t->last_ok_flush_start, memory_order_acquire);
+	rs = atomic_load_explicit(&t->ok_range_start, memory_order_relaxed);
+	re = atomic_load_explicit(&t->ok_range_end, memory_order_relaxed);
+	if (t->release_hook)
+		t->release_hook(t, batch);
+
+	/* _safe: a re-defer rewrites d->node.next. */
+	pgfree_llist_for_each_entry_safe(d, tmp, batch, node) {
+		tracker_check_one(t, d, ok_start, rs, re);
+		n++;
+		if (d->redefer) {
+			struct pgfree_domain *dom = atomic_load(&t->dom);
+			int err;
+
+			d->redefer--;
+			d->redefers_done++;
+			err = tracker_defer(t, dom, d);
+			if (err)
+				tracker_violation(t, "re-defer from ->release() failed: %d", err);
+			else
+				atomic_fetch_add(&t->redeferred, 1);
+		}
+	}
+	atomic_fetch_add(&t->released, n);
+	tracker_leave(t);
+}
+
+size_t tracker_verify(struct tracker *t, struct tdesc *d, size_t n, char *msg, size_t len)
+{
+	size_t bad = 0;
+	uint64_t deferred = atomic_load(&t->deferred);
+	uint64_t released = atomic_load(&t->released);
+	uint64_t violations = atomic_load(&t->violations);
+
+	msg[0] = '\0';
+	if (violations) {
+		snprintf(msg, len, "%" PRIu64 " violations; first: %s", violations,
+			 tracker_first_violation(t));
+		bad++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int s = atomic_load(&d[i].state);
+		uint32_t r = atomic_load(&d[i].releases);
+
+		if (s == TDESC_RELEASED && r == d[i].redefers_done + 1 && !d[i].redefer)
+			continue;
+		if (!bad++)
+			snprintf(msg, len, "descriptor %zu (producer %u seq %u): state %s, released "
+				 "%u times, re-deferred %u times, %u re-defers left",
+				 i, d[i].producer, d[i].seq, tdesc_state_name(s), r,
+				 d[i].redefers_done, d[i].redefer);
+	}
+	if (released != deferred) {
+		if (!bad)
+			snprintf(msg, len, "released %" PRIu64 " of %" PRIu64 " deferred",
+				 released, deferred);
+		bad++;
+	}
+	return bad;
+}
+
+size_t tracker_check_stats(struct tracker *t, struct pgfree_domain *dom, uint64_t total,
+			   char *msg, size_t len)
+{
+	struct pgfree_stats s;
+	uint64_t ok = atomic_load(&t->flush_ok), failed = atomic_load(&t->flush_failed);
+	size_t bad = 0;
+	int err;
+
+#define STATS_EXPECT(cond, ...)						\
+	do {								\
+		if (!(cond) && !bad++)					\
+			snprintf(msg, len, __VA_ARGS__);		\
+	} while (0)
+
+	msg[0] = '\0';
+	err = pgfree_stats(dom, &s);
+	if (err) {
+		snprintf(msg, len, "pgfree_stats() failed: %d (%s)", err, pgfree_strerror(err));
+		return 1;
+	}
+	STATS_EXPECT(s.released == total, "stats.released %" PRIu64 ", want %" PRIu64,
+		     s.released, total);
+	STATS_EXPECT(s.deferred == total, "stats.deferred %" PRIu64 ", want %" PRIu64,
+		     s.deferred, total);
+	STATS_EXPECT(s.backlog == 0, "stats.backlog %" PRIu64 " after everything was released",
+		     s.backlog);
+	STATS_EXPECT(s.deferred == s.released + s.backlog,
+		     "stats.deferred %" PRIu64 " != released %" PRIu64 " + backlog %" PRIu64,
+		     s.deferred, s.released, s.backlog);
+	STATS_EXPECT(s.flushes >= 1 && s.flushes <= s.released,
+		     "stats.flushes %" PRIu64 " not in [1, released %" PRIu64 "]",
+		     s.flushes, s.released);
+	STATS_EXPECT(s.largest_batch >= 1 && s.largest_batch <= s.released,
+		     "stats.largest_batch %" PRIu64 " not in [1, released %" PRIu64 "]",
+		     s.largest_batch, s.released);
+	STATS_EXPECT(s.flushes == ok, "stats.flushes %" PRIu64 ", but ->flush() returned 0 "
+		     "%" PRIu64 " times", s.flushes, ok);
+	STATS_EXPECT(s.flush_failures == failed, "stats.flush_failures %" PRIu64 ", but "
+		     "->flush() failed %" PRIu64 " times", s.flush_failures, failed);
+	/* Whether a failed attempt counts as a drain is not specified. */
+	STATS_EXPECT(s.drains >= 1 && s.drains <= s.flushes + s.flush_failures,
+		     "stats.drains %" PRIu64 " not in [1, flushes %" PRIu64 " + failures %"
+		     PRIu64 "]", s.drains, s.flushes, s.flush_failures);
+#undef STATS_EXPECT
+	return bad;
+}

@@ -34,8 +34,9 @@
  *    every X of this drain) is sequenced before ->flush(), and ->release() is
  *    called only with the nodes of dom->carry, only after ->flush() returned
  *    0, and only with the nodes that were in dom->carry when that flush was
- *    called: __take appends to dom->carry before the flush, and nothing is
- *    appended between the flush and the release.  If the flush fails, the
+ *    called: __take appends to dom->carry before the flush (the drain
+ *    thread's gather() may also append earlier, under the same lock), and
+ *    nothing is appended between the flush and the release.  If the flush fails, the
  *    nodes stay in dom->carry; the next drain (later, under the same lock)
  *    flushes again before it releases them, and that flush also begins after
  *    X(n).  With 2: D(n) -> X(n) -> F begins -> F returns 0 -> R(n).  This
@@ -318,6 +319,13 @@ int pgfree_barrier(struct pgfree_domain *dom)
 /*
  * Wait up to the batching delay for more descriptors, or until batch_max
  * are queued, or until a request comes.  Drain thread only.
+ *
+ * Each poll detaches what is queued into dom->carry (one exchange per
+ * non-empty list) instead of walking the live lists to count them: a walk
+ * would pull the cache lines producers are writing, while detached nodes
+ * are never touched by a producer again.  Nothing here releases; the next
+ * __pgfree_drain() flushes once for all of carry, so the correctness
+ * argument (step 3) is unchanged: every detach precedes that flush.
  */
 static void gather(struct pgfree_domain *dom)
 {
@@ -330,6 +338,7 @@ static void gather(struct pgfree_domain *dom)
 		slice = 1000000u;
 
 	for (;;) {
+		struct pgfree_cb_frame frame;
 		uint64_t queued, elapsed;
 
 		if (atomic_load_explicit(&dom->kick, memory_order_relaxed) ||
@@ -337,7 +346,12 @@ static void gather(struct pgfree_domain *dom)
 			return;
 
 		pthread_mutex_lock(&dom->drain_lock);
-		queued = dom->carry.count + dom->dops->__count(dom, dom->cfg.batch_max);
+		if (!dom->carry.first)
+			batch_reset(&dom->carry);
+		pgfree_cb_enter(&frame, dom);	/* ->range_of() may run */
+		dom->dops->__take(dom, &dom->carry);
+		pgfree_cb_exit(&frame);
+		queued = dom->carry.count;
 		pthread_mutex_unlock(&dom->drain_lock);
 		if (queued >= dom->cfg.batch_max)
 			return;

@@ -41,19 +41,18 @@ int64_t gb_range(const gb_state *st, int i);
 int64_t gb_iterations(const gb_state *st);
 void gb_set_items_processed(gb_state *st, int64_t items);
 void gb_set_counter(gb_state *st, const char *name, double value, int flags);
+void gb_set_iteration_time(gb_state *st, double seconds);
 void gb_pause_timing(gb_state *st);
 void gb_resume_timing(gb_state *st);
 void gb_skip_with_error(gb_state *st, const char *msg);
-void gb_set_label(gb_state *st, const char *label);
 
 /* Registration.  @arg is passed to @fn as is; it must outlive the run. */
 gb_bench *gb_register(const char *name, gb_fn fn, const void *arg);
 void gb_threads(gb_bench *b, int n);
 void gb_arg(gb_bench *b, int64_t a);
 void gb_use_real_time(gb_bench *b);
-void gb_min_time(gb_bench *b, double seconds);
+void gb_use_manual_time(gb_bench *b);
 void gb_unit_us(gb_bench *b);
-void gb_repetitions(gb_bench *b, int n);
 void gb_fixed_iterations(gb_bench *b, int64_t n);
 
 /* A key/value recorded in the JSON "context" (the machine's description). */

@@ -28,7 +28,7 @@ void gb_set_items_processed(gb_state *st, int64_t items) { S(st).SetItemsProcess
 void gb_pause_timing(gb_state *st) { S(st).PauseTiming(); }
 void gb_resume_timing(gb_state *st) { S(st).ResumeTiming(); }
 void gb_skip_with_error(gb_state *st, const char *msg) { S(st).SkipWithError(msg); }
-void gb_set_label(gb_state *st, const char *label) { S(st).SetLabel(label); }
+void gb_set_iteration_time(gb_state *st, double seconds) { S(st).SetIterationTime(seconds); }
 
 void gb_set_counter(gb_state *st, const char *name, double value, int flags)
 {
@@ -52,9 +52,8 @@ gb_bench *gb_register(const char *name, gb_fn fn, const void *arg)
 void gb_threads(gb_bench *b, int n) { B(b)->Threads(n); }
 void gb_arg(gb_bench *b, int64_t a) { B(b)->Arg(a); }
 void gb_use_real_time(gb_bench *b) { B(b)->UseRealTime(); }
-void gb_min_time(gb_bench *b, double seconds) { B(b)->MinTime(seconds); }
+void gb_use_manual_time(gb_bench *b) { B(b)->UseManualTime(); }
 void gb_unit_us(gb_bench *b) { B(b)->Unit(benchmark::kMicrosecond); }
-void gb_repetitions(gb_bench *b, int n) { B(b)->Repetitions(n); }
 void gb_fixed_iterations(gb_bench *b, int64_t n) { B(b)->Iterations(n); }
 
 void gb_add_context(const char *key, const char *value)

@@ -5,6 +5,9 @@
  * work as usual; ours come first:
  *
  *   --quick            thread counts 1,2,4,16, short runs, no repetitions
+ *
+ * Unless given, --benchmark_min_time is 0.3 s (quick: 0.05 s) and
+ * --benchmark_repetitions 3 (quick: 1): the report uses the median.
  *   --pin=LIST         pin producer i to the i-th CPU of LIST ("0-7,16-23")
  *   --max-threads=N    highest producer count (default: max(64, 4 x CPUs))
  *   --pgfree-delay-us=N  batch_delay_us of the pgfree domains (default: the
@@ -80,8 +83,28 @@ int main(int argc, char **argv)
 			argv[out++] = argv[i];	/* Google Benchmark's */
 		}
 	}
-	argc = out;
-	argv[argc] = NULL;
+	/* Defaults for Google Benchmark's own flags, unless the user set them. */
+	bool have_min_time = false, have_reps = false;
+
+	for (int i = 1; i < out; i++) {
+		have_min_time |= !strncmp(argv[i], "--benchmark_min_time=", 21);
+		have_reps |= !strncmp(argv[i], "--benchmark_repetitions=", 24);
+	}
+	static char *gb_argv[4096];
+	int n = 0;
+
+	gb_argv[n++] = argv[0];
+	if (!have_min_time)
+		gb_argv[n++] = o.quick ? "--benchmark_min_time=0.05" : "--benchmark_min_time=0.3";
+	if (!have_reps) {
+		gb_argv[n++] = o.quick ? "--benchmark_repetitions=1" : "--benchmark_repetitions=3";
+		gb_argv[n++] = "--benchmark_display_aggregates_only=true";
+	}
+	for (int i = 1; i < out && n < 4095; i++)
+		gb_argv[n++] = argv[i];
+	gb_argv[n] = NULL;
+	argc = n;
+	argv = gb_argv;
 
 	gb_initialize(&argc, argv);
 	if (argc > 1) {

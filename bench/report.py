@@ -67,7 +67,7 @@ def main():
         if kind == "enqueue":
             t = int(kv.get("threads", b.get("threads", 1)))
             nsop = t * 1e9 / ips if ips else float("nan")
-            enq[(design, t)] = (nsop, ips, b.get("stalls", 0.0))
+            enq[(design, t)] = (nsop, ips, b.get("waits", 0.0))
         elif kind == "end_to_end":
             e2e[(design, int(kv["flush_ns"]))] = (ips, b.get("flushes_per_1000", 0.0),
                                                  b.get("batch", 0.0))
@@ -90,7 +90,7 @@ def main():
         ctx.get("pgfree_caches_cpu0", "?"), ctx.get("pgfree_mode", "?"),
         ctx.get("pgfree_pinning", "none"), ctx.get("date", "?")))
     p("")
-    p("enqueue: ns per pgfree_defer() per producer thread (lower is better);")
+    p("enqueue: ns per defer per producer thread = threads / aggregate wall-clock rate (lower is better);")
     p("  x percpu = this design's cost / percpu's; x floor = cost / floor's (one private RMW)")
     hdr = "%-13s" % "design" + "".join("%22s" % ("threads=%d" % t) for t in threads)
     p(hdr)

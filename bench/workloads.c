@@ -10,13 +10,21 @@
  *  memory/<design>                 peak backlog and RSS for a burst, slow flush
  *  enqueue/floor/threads:N         one private atomic RMW per item: the floor
  *
- * Descriptors are recycled through one ring per producer thread; a producer
- * whose next descriptor is still queued waits (counted in "stalls"), so the
- * number in flight is bounded by the rings.  Thread 0 builds the design
+ * enqueue runs in bursts: every producer defers BURST descriptors from one
+ * half of its ring, all producers starting together at a barrier; the
+ * burst's wall time (first start to last finish) is the iteration's manual
+ * time, so items_per_second is descriptors per second of wall time however
+ * the threads were scheduled.  Between bursts, untimed, each producer waits
+ * until the other half of its ring (two bursts old) has been released.
+ *
+ * end_to_end and latency recycle descriptors through one ring per producer
+ * thread; a producer whose next descriptor is still queued waits (counted in
+ * "stalls"), so the number in flight is bounded.  Thread 0 builds the design
  * instance before the first batch and quiesces and destroys it after the
  * last; Google Benchmark's start/stop barriers order that against the other
  * threads.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -29,7 +37,7 @@
 #include "workloads.h"
 
 #define BATCH 256			/* items per KeepRunningBatch() */
-#define RING_ENQUEUE 16384		/* descriptors per producer */
+#define BURST 16384			/* enqueue: descriptors per producer per burst */
 #define RING_E2E 16384			/* > batch_max in flight, as in real use */
 #define LATENCY_PERIOD_NS 20000u	/* 50 000 descriptors/s offered */
 #define MEMORY_BURST 20000		/* descriptors per producer per burst */
@@ -51,6 +59,9 @@ struct run {
 	struct lathist lat;
 	struct ring *rings;
 	int nthreads;
+	pthread_barrier_t burst_bar;	/* enqueue: all producers, between bursts */
+	uint64_t burst_t0;		/* written by the barrier's serial thread */
+	double burst_secs;
 	pthread_t sampler;
 	_Atomic bool sampling;
 	_Atomic uint64_t peak_backlog, peak_rss;
@@ -102,7 +113,7 @@ static void *sampler(void *arg)
 static struct run *run_create(struct wl *w, int nthreads)
 {
 	struct run *r = calloc(1, sizeof(*r));
-	uint32_t ring = w->kind == K_E2E ? RING_E2E : RING_ENQUEUE;
+	uint32_t ring = w->kind == K_E2E ? RING_E2E : 2 * BURST;
 
 	if (!r)
 		abort();
@@ -126,6 +137,7 @@ static struct run *run_create(struct wl *w, int nthreads)
 		memset(r->rings[t].d, 0, sizeof(struct bdesc) * ring);
 		r->rings[t].mask = ring - 1;
 	}
+	pthread_barrier_init(&r->burst_bar, NULL, (unsigned int)nthreads);
 	r->impl = w->design->create(&r->sink);
 	return r;
 }
@@ -133,6 +145,7 @@ static struct run *run_create(struct wl *w, int nthreads)
 static void run_destroy(struct wl *w, struct run *r)
 {
 	w->design->destroy(r->impl);
+	pthread_barrier_destroy(&r->burst_bar);
 	for (int t = 0; t < r->nthreads; t++)
 		free(r->rings[t].d);
 	free(r->rings);
@@ -150,13 +163,8 @@ static void pin_self(int ti)
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
-/*
- * The next descriptor of the ring, once its last use has been released.
- * While it is still queued the producer waits with the timer paused (when
- * @st is given): enqueue measures what a producer pays per descriptor, not
- * how fast the consumer recycles them (end_to_end measures that).
- */
-static inline struct bdesc *ring_next(struct ring *rg, gb_state *st)
+/* The next descriptor of the ring, once its last use has been released. */
+static inline struct bdesc *ring_next(struct ring *rg)
 {
 	struct bdesc *d = &rg->d[rg->pos];
 
@@ -165,12 +173,8 @@ static inline struct bdesc *ring_next(struct ring *rg, gb_state *st)
 	__builtin_prefetch(&rg->d[(rg->pos + 32) & rg->mask], 1);
 	if (atomic_load_explicit(&d->busy, memory_order_acquire)) {
 		rg->stalls++;
-		if (st)
-			gb_pause_timing(st);
 		while (atomic_load_explicit(&d->busy, memory_order_acquire))
 			sched_yield();
-		if (st)
-			gb_resume_timing(st);
 	}
 	atomic_store_explicit(&d->busy, 1, memory_order_relaxed);
 	return d;
@@ -181,7 +185,6 @@ static void body_stream(gb_state *st, struct wl *w, int ti)
 	const struct bdesign *ds = w->design;
 	struct run *r = NULL;
 	struct ring *rg = NULL;
-	gb_state *pause_on_stall = w->kind == K_ENQUEUE ? st : NULL;
 
 	while (gb_keep_running_batch(st, BATCH)) {
 		if (!r) {
@@ -192,11 +195,79 @@ static void body_stream(gb_state *st, struct wl *w, int ti)
 				ds->thread_enter(r->impl);
 		}
 		for (int i = 0; i < BATCH; i++)
-			ds->defer(r->impl, ring_next(rg, pause_on_stall));
+			ds->defer(r->impl, ring_next(rg));
 	}
 	gb_set_items_processed(st, gb_iterations(st));
 	if (r) {
 		gb_set_counter(st, "stalls", (double)rg->stalls, GB_COUNTER_DEFAULT);
+		if (ti == 0)
+			ds->quiesce(r->impl);
+		if (ds->thread_exit)
+			ds->thread_exit(r->impl);
+	}
+}
+
+/* All producers start a burst together; the serial thread stamps the start. */
+static void burst_start(struct run *r)
+{
+	if (pthread_barrier_wait(&r->burst_bar) == PTHREAD_BARRIER_SERIAL_THREAD)
+		r->burst_t0 = bench_now_ns();
+	pthread_barrier_wait(&r->burst_bar);
+}
+
+/* All producers finished: the burst took from the first start to now. */
+static double burst_end(struct run *r)
+{
+	if (pthread_barrier_wait(&r->burst_bar) == PTHREAD_BARRIER_SERIAL_THREAD)
+		r->burst_secs = (double)(bench_now_ns() - r->burst_t0) / 1e9;
+	pthread_barrier_wait(&r->burst_bar);
+	return r->burst_secs;
+}
+
+static void body_enqueue(gb_state *st, struct wl *w, int ti)
+{
+	const struct bdesign *ds = w->design;
+	struct run *r = NULL;
+	struct ring *rg = NULL;
+	unsigned int half = 0;
+
+	while (gb_keep_running_batch(st, BURST)) {
+		struct bdesc *base;
+
+		if (!r) {
+			r = w->run;
+			rg = &r->rings[ti];
+			pin_self(ti);
+			if (ds->thread_enter)
+				ds->thread_enter(r->impl);
+			burst_start(r);
+		}
+		base = &rg->d[half * BURST];
+		for (int i = 0; i < BURST; i++) {
+			struct bdesc *d = &base[i];
+
+			/* Write-prefetch ahead: the consumer touched them last, for every design. */
+			__builtin_prefetch(&base[(i + 32) & (BURST - 1)], 1);
+			atomic_store_explicit(&d->busy, 1, memory_order_relaxed);
+			ds->defer(r->impl, d);
+		}
+		gb_set_iteration_time(st, burst_end(r));
+
+		/* Untimed: the other half was deferred two bursts ago; wait for its release. */
+		half ^= 1;
+		base = &rg->d[half * BURST];
+		for (int i = 0; i < BURST; i++) {
+			if (atomic_load_explicit(&base[i].busy, memory_order_acquire)) {
+				rg->stalls++;
+				while (atomic_load_explicit(&base[i].busy, memory_order_acquire))
+					sched_yield();
+			}
+		}
+		burst_start(r);
+	}
+	gb_set_items_processed(st, gb_iterations(st));
+	if (r) {
+		gb_set_counter(st, "waits", (double)rg->stalls, GB_COUNTER_DEFAULT);
 		if (ti == 0)
 			ds->quiesce(r->impl);
 		if (ds->thread_exit)
@@ -225,7 +296,7 @@ static void body_latency(gb_state *st, struct wl *w, int ti)
 		while (bench_now_ns() < next)
 			cpu_relax();
 		next += LATENCY_PERIOD_NS;
-		d = ring_next(rg, NULL);
+		d = ring_next(rg);
 		d->t_defer = bench_now_ns();
 		ds->defer(r->impl, d);
 	}
@@ -286,6 +357,8 @@ static void bench_body(gb_state *st, const void *arg)
 
 	switch (w->kind) {
 	case K_ENQUEUE:
+		body_enqueue(st, w, ti);
+		break;
 	case K_E2E:
 		body_stream(st, w, ti);
 		break;
@@ -294,6 +367,8 @@ static void bench_body(gb_state *st, const void *arg)
 		break;
 	case K_MEMORY:
 		if (ti == 0) {
+			/* Hand back what earlier bursts freed, so RSS growth is this burst's. */
+			malloc_trim(0);
 			w->run->rss0 = rss_bytes();
 			atomic_store(&w->run->sampling, true);
 			pthread_create(&w->run->sampler, NULL, sampler, w->run);
@@ -348,8 +423,6 @@ void workloads_register(const struct bench_opts *o)
 {
 	static const uint64_t flush_costs[] = { 0, 1000, 10000 };
 	char name[128];
-	double min_time = o->quick ? 0.05 : 0.3;
-	int reps = o->quick ? 1 : 3;
 
 	g_opts = o;
 
@@ -362,9 +435,7 @@ void workloads_register(const struct bench_opts *o)
 		for (int t = 1; t <= o->max_threads; t *= 2)
 			if (!o->quick || t == 1 || t == 2 || t == 4 || t == 16)
 				gb_threads(b, t);
-		gb_use_real_time(b);
-		gb_min_time(b, min_time);
-		gb_repetitions(b, reps);
+		gb_use_manual_time(b);
 	}
 
 	for (unsigned int di = 0; di < bench_nr_designs; di++) {
@@ -376,8 +447,6 @@ void workloads_register(const struct bench_opts *o)
 			gb_bench *b = gb_register(name, bench_body, wl_new(d, K_E2E, flush_costs[f]));
 			gb_threads(b, o->nr_cpus);
 			gb_use_real_time(b);
-			gb_min_time(b, min_time);
-			gb_repetitions(b, reps);
 		}
 	}
 

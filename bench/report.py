@@ -170,6 +170,19 @@ def main():
         fpk = e2e[("percpu", 10000)][1]
         check(fpk <= 1.0, "10 us flush under full load: %.3f flushes per 1000 (<= 1)" % fpk)
 
+    with open(os.path.join(out, "machine.md"), "w") as f:
+        f.write("# Machine of this run\n\n")
+        f.write("Recorded by pgfree_bench in bench.json's context.  pgfree and the benchmark\n"
+                "are built with CMAKE_BUILD_TYPE=Release by scripts/bench.sh; the\n"
+                "library_build_type key is that of Debian's Google Benchmark library.\n\n")
+        f.write("| key | value |\n|---|---|\n")
+        for k in ("pgfree_cpu_model", "pgfree_cpus_online", "num_cpus", "mhz_per_cpu",
+                  "pgfree_caches_cpu0", "pgfree_numa_nodes", "pgfree_kernel",
+                  "pgfree_compiler", "pgfree_pinning", "pgfree_mode", "library_build_type",
+                  "host_name", "date", "load_avg"):
+            if k in ctx:
+                f.write("| %s | %s |\n" % (k, ctx[k]))
+
     text = "\n".join(lines) + "\n"
     with open(os.path.join(out, "summary.txt"), "w") as f:
         f.write(text)
@@ -220,6 +233,16 @@ def plots(out, threads, designs, enq, flushes, e2e, lat):
     n = len(designs)
     gp = """
 set terminal pngcairo size 1000,650 noenhanced font ",10"
+set linetype 1 lc rgb '#888888' lw 2 dt 2
+set linetype 2 lc rgb '#000000' lw 3
+set linetype 3 lc rgb '#d62728' lw 2
+set linetype 4 lc rgb '#ff7f0e' lw 2
+set linetype 5 lc rgb '#bcbd22' lw 2
+set linetype 6 lc rgb '#1f77b4' lw 2
+set linetype 7 lc rgb '#2ca02c' lw 2
+set linetype 8 lc rgb '#17becf' lw 2
+set linetype 9 lc rgb '#9467bd' lw 2
+set linetype 10 lc rgb '#8c564b' lw 2
 set key outside right
 set grid
 set output '{o}/enqueue.png'
@@ -227,7 +250,7 @@ set title 'enqueue: ns per defer per producer thread (median; lower is better)'
 set xlabel 'producer threads'
 set ylabel 'ns per defer per thread'
 set logscale xy 2
-plot for [i=2:{n2}] '{o}/enqueue.dat' using 1:i with linespoints lw 2 title columnheader(i)
+plot for [i=2:{n2}] '{o}/enqueue.dat' using 1:i with linespoints lt (i-1) title columnheader(i)
 unset logscale
 set output '{o}/end_to_end.png'
 set title 'end to end: descriptors deferred and released per second vs flush cost'
@@ -235,7 +258,7 @@ set xlabel 'simulated flush cost (ns)'
 set ylabel 'million descriptors per second'
 set logscale y
 set xtics (0, 1000, 10000)
-plot for [i=2:{n1}] '{o}/end_to_end.dat' using 1:i with linespoints lw 2 title columnheader(i)
+plot for [i=2:{n1}] '{o}/end_to_end.dat' using 1:i with linespoints lt (i) title columnheader(i)
 unset logscale
 set xtics autofreq
 set output '{o}/latency.png'

@@ -180,6 +180,33 @@ static inline struct bdesc *ring_next(struct ring *rg)
 	return d;
 }
 
+/* A producer's first batch: pin it, and the design's per-thread hook. */
+static struct run *producer_join(struct wl *w, int ti)
+{
+	struct run *r = w->run;
+
+	pin_self(ti);
+	if (w->design->thread_enter)
+		w->design->thread_enter(r->impl);
+	return r;
+}
+
+/*
+ * After a producer's last batch.  Thread 0 waits for every release before
+ * bench_body() tears the run down; Google Benchmark's stop barrier has
+ * already ordered the other producers' last defers before this.
+ */
+static void producer_leave(gb_state *st, struct wl *w, struct run *r, int ti, int64_t items)
+{
+	gb_set_items_processed(st, items);
+	if (!r)
+		return;
+	if (ti == 0)
+		w->design->quiesce(r->impl);
+	if (w->design->thread_exit)
+		w->design->thread_exit(r->impl);
+}
+
 static void body_stream(gb_state *st, struct wl *w, int ti)
 {
 	const struct bdesign *ds = w->design;
@@ -188,23 +215,15 @@ static void body_stream(gb_state *st, struct wl *w, int ti)
 
 	while (gb_keep_running_batch(st, BATCH)) {
 		if (!r) {
-			r = w->run;
+			r = producer_join(w, ti);
 			rg = &r->rings[ti];
-			pin_self(ti);
-			if (ds->thread_enter)
-				ds->thread_enter(r->impl);
 		}
 		for (int i = 0; i < BATCH; i++)
 			ds->defer(r->impl, ring_next(rg));
 	}
-	gb_set_items_processed(st, gb_iterations(st));
-	if (r) {
+	if (rg)
 		gb_set_counter(st, "stalls", (double)rg->stalls, GB_COUNTER_DEFAULT);
-		if (ti == 0)
-			ds->quiesce(r->impl);
-		if (ds->thread_exit)
-			ds->thread_exit(r->impl);
-	}
+	producer_leave(st, w, r, ti, gb_iterations(st));
 }
 
 /* All producers start a burst together; the serial thread stamps the start. */
@@ -235,11 +254,8 @@ static void body_enqueue(gb_state *st, struct wl *w, int ti)
 		struct bdesc *base;
 
 		if (!r) {
-			r = w->run;
+			r = producer_join(w, ti);
 			rg = &r->rings[ti];
-			pin_self(ti);
-			if (ds->thread_enter)
-				ds->thread_enter(r->impl);
 			burst_start(r);
 		}
 		base = &rg->d[half * BURST];
@@ -265,14 +281,9 @@ static void body_enqueue(gb_state *st, struct wl *w, int ti)
 		}
 		burst_start(r);
 	}
-	gb_set_items_processed(st, gb_iterations(st));
-	if (r) {
+	if (rg)
 		gb_set_counter(st, "waits", (double)rg->stalls, GB_COUNTER_DEFAULT);
-		if (ti == 0)
-			ds->quiesce(r->impl);
-		if (ds->thread_exit)
-			ds->thread_exit(r->impl);
-	}
+	producer_leave(st, w, r, ti, gb_iterations(st));
 }
 
 static void body_latency(gb_state *st, struct wl *w, int ti)
@@ -286,11 +297,8 @@ static void body_latency(gb_state *st, struct wl *w, int ti)
 		struct bdesc *d;
 
 		if (!r) {
-			r = w->run;
+			r = producer_join(w, ti);
 			rg = &r->rings[ti];
-			pin_self(ti);
-			if (ds->thread_enter)
-				ds->thread_enter(r->impl);
 			next = bench_now_ns();
 		}
 		while (bench_now_ns() < next)
@@ -300,13 +308,7 @@ static void body_latency(gb_state *st, struct wl *w, int ti)
 		d->t_defer = bench_now_ns();
 		ds->defer(r->impl, d);
 	}
-	gb_set_items_processed(st, gb_iterations(st));
-	if (r) {
-		if (ti == 0)
-			ds->quiesce(r->impl);
-		if (ds->thread_exit)
-			ds->thread_exit(r->impl);
-	}
+	producer_leave(st, w, r, ti, gb_iterations(st));
 }
 
 static void body_memory(gb_state *st, struct wl *w, int ti)
@@ -317,12 +319,8 @@ static void body_memory(gb_state *st, struct wl *w, int ti)
 	while (gb_keep_running_batch(st, 1)) {
 		struct ring *rg;
 
-		if (!r) {
-			r = w->run;
-			pin_self(ti);
-			if (ds->thread_enter)
-				ds->thread_enter(r->impl);
-		}
+		if (!r)
+			r = producer_join(w, ti);
 		rg = &r->rings[ti];
 		for (int i = 0; i < MEMORY_BURST; i++) {
 			struct bdesc *d = &rg->d[i];
@@ -338,13 +336,7 @@ static void body_memory(gb_state *st, struct wl *w, int ti)
 			atomic_fetch_add_explicit(&rg->deferred, 1, memory_order_relaxed);
 		}
 	}
-	gb_set_items_processed(st, gb_iterations(st) * MEMORY_BURST);
-	if (r) {
-		if (ti == 0)
-			ds->quiesce(r->impl);
-		if (ds->thread_exit)
-			ds->thread_exit(r->impl);
-	}
+	producer_leave(st, w, r, ti, gb_iterations(st) * MEMORY_BURST);
 }
 
 static void bench_body(gb_state *st, const void *arg)

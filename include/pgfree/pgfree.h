@@ -47,6 +47,7 @@
  * Errors are negative errno values; pgfree_strerror() describes them.
  */
 
+#include <errno.h>	/* the E* constants pgfree's errors are negations of */
 #include <stddef.h>
 #include <stdint.h>
 

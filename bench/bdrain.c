@@ -18,6 +18,13 @@ void bdrain_push(struct bdrain *dr, struct bdesc *d)
 	dr->vec[dr->vec_len++] = d;
 }
 
+/*
+ * Orders, as in pgfree's wake.h: the seq_cst fences here and before the
+ * drain's sleep make a Dekker pair (each side's store of "work" / "parked"
+ * is seen by the other's later load), so the loads and the exchange that
+ * only elects one waker can be relaxed.  Descriptors themselves travel by
+ * each queue's own release/acquire operations.
+ */
 void bdrain_wake_if_parked(struct bdrain *dr)
 {
 	atomic_thread_fence(memory_order_seq_cst);	/* pairs with the drain's */
@@ -49,6 +56,7 @@ static void *drain_thread(void *arg)
 	struct bdrain *dr = arg;
 
 	for (;;) {
+		/* Relaxed: requests are re-read after the pre-sleep fence below. */
 		bool stop = atomic_load_explicit(&dr->stop, memory_order_relaxed);
 		bool kick = atomic_exchange_explicit(&dr->kick, false, memory_order_relaxed);
 

@@ -274,7 +274,12 @@ static void ao_take(void *p, struct bdrain *dr)
 	struct ao_impl *a = p;
 	AO_t *e;
 
-	/* Clear before popping: a push after this sets it again. */
+	/*
+	 * Clear before popping: a push after this sets it again.  Relaxed: the
+	 * flag only says "look"; the nodes are published by AO_stack's own
+	 * release push and acquire pop, and the sleep/wake pairing is the
+	 * fences in bdrain.c.
+	 */
 	atomic_exchange_explicit(&a->pending, 0, memory_order_relaxed);
 	while ((e = AO_stack_pop(&a->stack)))
 		bdrain_push(dr, caa_container_of(e, struct bdesc, u.ao));
@@ -297,6 +302,7 @@ static void ao_defer(void *p, struct bdesc *d)
 	struct ao_impl *a = p;
 
 	AO_stack_push(&a->stack, &d->u.ao);
+	/* Test before exchange, so a set flag costs a load, not an RMW (relaxed: see ao_take). */
 	if (!atomic_load_explicit(&a->pending, memory_order_relaxed) &&
 	    !atomic_exchange_explicit(&a->pending, 1, memory_order_relaxed))
 		bdrain_wake_if_parked(&a->dr);
@@ -333,6 +339,7 @@ static void *floor_create(struct bsink *sink)
 static void floor_defer(void *impl, struct bdesc *d)
 {
 	(void)impl;
+	/* Relaxed: the floor is the cost of the RMW itself, ordering nothing. */
 	atomic_fetch_add_explicit(&floor_line.count, 1, memory_order_relaxed);
 	/* No consumer: the descriptor is free again at once (same store as a release). */
 	atomic_store_explicit(&d->busy, 0, memory_order_relaxed);

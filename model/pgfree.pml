@@ -1,0 +1,253 @@
+/*
+ * SPDX-License-Identifier: MIT OR GPL-2.0-only
+ *
+ * A Promela model of pgfree's protocol for spin: defer (lib/domain.c
+ * pgfree_defer), the drain (lib/drain.c __pgfree_drain), flush and release
+ * callbacks, a flush that may fail, and the drain thread's park and wake
+ * (lib/wake.h, lib/wake.c, lib/drain.c pgfree_drain_thread).
+ *
+ * NP producers defer one descriptor each into NS per-CPU lists; a producer
+ * may "migrate" (pick either slot).  Each list is a bitmask of descriptor
+ * ids: an add or a detach is one atomic step, as the CAS / exchange are.
+ *
+ * Weak memory where it matters: the Dekker pair of the park/wake protocol.
+ * The drain thread's plain store parked = 1 sits in a store buffer past its
+ * next loads unless the fence drains it (spin may drain it at any time
+ * otherwise); the producer's add is an atomic CAS, but without its fence
+ * the following load of parked may be satisfied before the CAS is visible.
+ *
+ * Checked (make -C model check):
+ *  - safety, by assertions on every release: the descriptor was deferred,
+ *    not yet released (exactly once), and a flush that BEGAN after its defer
+ *    has RETURNED 0 (the invariant);
+ *  - no lost wake-up, by an LTL property under weak fairness: once every
+ *    producer is done, eventually every descriptor is released.
+ * Mutants (-DMUTANT_...) must make spin report an error; see the Makefile.
+ */
+
+#ifndef NP
+#define NP 3			/* producers, one descriptor each */
+#endif
+#define NS 2			/* per-CPU lists (slots) */
+#define MAXFAIL 1		/* flush failures spin may choose */
+
+#define IDLE 0
+#define QUEUED 1
+#define TAKEN 2
+#define RELEASED 3
+
+byte state[NP];			/* per descriptor */
+bool flush_began_after[NP];	/* a flush began after the defer */
+bool flushed_ok[NP];		/* ... and returned 0 */
+
+/* Memory (what other threads can see). */
+byte slot[NS];			/* bitmask of descriptor ids in each list */
+bit parked;			/* the futex word, dom->parked */
+
+/* The drain thread's store buffer: parked = 1, not yet visible to others. */
+bit dbuf_full;
+
+byte carry;			/* detached, not yet released (dom->carry) */
+byte nfail;			/* flush failures so far */
+byte done;			/* producers finished */
+byte released;			/* descriptors released */
+bit wake_token;			/* a FUTEX_WAKE not yet consumed */
+
+inline dflush()
+{
+	atomic {
+		if
+		:: dbuf_full -> parked = 1; dbuf_full = 0
+		:: else -> skip
+		fi
+	}
+}
+
+/*
+ * pgfree_defer(): the add into this CPU's list (llist_add's CAS: one atomic
+ * step in the head's modification order), then, on the empty-to-non-empty
+ * transition, pgfree_wake_if_parked(): a seq_cst fence and a load of
+ * parked; if set, exchange it to 0 and FUTEX_WAKE.  Without the fence
+ * (mutant), C11 lets the load of parked be satisfied before the CAS is
+ * visible: modelled as the load hoisted above the CAS.
+ */
+proctype producer(byte i)
+{
+	byte s;
+	bool was_empty, seen_parked;
+
+	if				/* this_cpu_slot(): any CPU, migration allowed */
+	:: s = 0
+	:: s = 1
+	fi;
+#ifdef MUTANT_NO_PRODUCER_FENCE
+	if
+	:: seen_parked = parked		/* the load, reordered before the CAS */
+	:: skip
+	fi;
+#endif
+	atomic {
+		state[i] = QUEUED;
+		was_empty = (slot[s] == 0);
+		slot[s] = slot[s] | (1 << i)
+	};
+	if
+	:: was_empty ->
+#ifdef MUTANT_NO_PRODUCER_FENCE
+		skip;
+#else
+		seen_parked = parked;	/* after pgfree_full_fence() */
+#endif
+		if
+		:: seen_parked ->	/* pgfree_wake(): exchange to 0, then FUTEX_WAKE */
+			atomic { parked = 0; wake_token = 1 }
+		:: else -> skip
+		fi
+	:: else -> skip
+	fi;
+	atomic { done++ }
+}
+
+/* __pgfree_drain(): __take (exchange each non-empty list), flush once, release. */
+inline drain_once()
+{
+	byte k, taken;
+
+	atomic {
+		/* Every detach: one exchange per list, into carry. */
+		k = 0;
+		do
+		:: k < NS ->
+			taken = slot[k];
+			slot[k] = 0;
+			carry = carry | taken;
+			k++
+		:: else -> break
+		od;
+		k = 0;
+		do
+		:: k < NP ->
+			if
+			:: (carry & (1 << k)) && state[k] == QUEUED -> state[k] = TAKEN
+			:: else -> skip
+			fi;
+			k++
+		:: else -> break
+		od
+	};
+	if
+	:: carry != 0 ->
+#ifdef MUTANT_RELEASE_BEFORE_FLUSH
+		goto release;
+#endif
+		/* ->flush() begins: after every detach above (step 3). */
+		atomic {
+			k = 0;
+			do
+			:: k < NP ->
+				if
+				:: state[k] == QUEUED || state[k] == TAKEN -> flush_began_after[k] = 1
+				:: else -> skip
+				fi;
+				k++
+			:: else -> break
+			od
+		};
+		if
+		:: nfail < MAXFAIL -> nfail++; goto out	/* flush failed: carry kept */
+		:: true ->				/* flush returned 0 */
+			atomic {
+				k = 0;
+				do
+				:: k < NP ->
+					if
+					:: flush_began_after[k] -> flushed_ok[k] = 1
+					:: else -> skip
+					fi;
+					k++
+				:: else -> break
+				od
+			}
+		fi;
+release:
+		/* ->release() of the whole carry. */
+		atomic {
+			k = 0;
+			do
+			:: k < NP ->
+				if
+				:: carry & (1 << k) ->
+					assert(state[k] == TAKEN);	/* exactly once */
+					assert(flushed_ok[k]);		/* the invariant */
+					state[k] = RELEASED;
+					released++
+				:: else -> skip
+				fi;
+				k++
+			:: else -> break
+			od;
+			carry = 0
+		}
+	:: else -> skip
+	fi;
+out:
+	skip
+}
+
+/*
+ * pgfree_drain_thread(): if no list has work (and nothing is kept), park:
+ * parked = 1, a seq_cst fence, re-check every list, futex_wait(parked, 1).
+ */
+active proctype drain()
+{
+	do
+	:: (slot[0] != 0 || slot[1] != 0 || carry != 0) -> drain_once()
+	:: else ->
+		/* pgfree_park() */
+		dbuf_full = 1;				/* parked = 1 (relaxed) */
+#ifndef MUTANT_NO_PARK_FENCE
+		dflush();				/* pgfree_full_fence() */
+#endif
+		if
+		:: (slot[0] != 0 || slot[1] != 0) -> skip	/* has_work(): do not sleep */
+		:: else ->
+			dflush();	/* the futex syscall is a full barrier */
+			atomic {
+				/* futex_wait(&parked, 1): sleeps only if memory says 1 */
+				if
+				:: parked == 1 -> skip
+				:: else -> wake_token = 1	/* value changed: return at once */
+				fi
+			};
+end_sleep:		wake_token == 1;			/* woken */
+			wake_token = 0
+		fi;
+		dflush();
+		atomic { parked = 0; dbuf_full = 0 }	/* parked = 0 on the way out */
+	od
+}
+
+/* The store buffer drains on its own at any time (the hardware's choice). */
+active proctype memory()
+{
+end_mem:
+	do
+	:: dflush()
+	od
+}
+
+init
+{
+	byte i;
+
+	atomic {
+		i = 0;
+		do
+		:: i < NP -> run producer(i); i++
+		:: else -> break
+		od
+	}
+}
+
+/* No lost wake-up: once every producer is done, all get released. */
+ltl no_lost_wakeup { [] ((done == NP) -> <> (released == NP)) }

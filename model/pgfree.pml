@@ -16,12 +16,19 @@
  * otherwise); the producer's add is an atomic CAS, but without its fence
  * the following load of parked may be satisfied before the CAS is visible.
  *
+ * A barrier (pgfree_barrier, lib/drain.c) runs beside them.
+ *
  * Checked (make -C model check):
  *  - safety, by assertions on every release: the descriptor was deferred,
  *    not yet released (exactly once), and a flush that BEGAN after its defer
  *    has RETURNED 0 (the invariant);
+ *  - barrier correctness, by an assertion when it returns: every descriptor
+ *    whose defer returned before the barrier began has been released;
  *  - no lost wake-up, by an LTL property under weak fairness: once every
- *    producer is done, eventually every descriptor is released.
+ *    producer is ndone, eventually every descriptor is released;
+ *  - the barrier never waits forever: in the -DWITH_BARRIER safety run, a
+ *    barrier still waiting when nothing else can move is an invalid end
+ *    state.
  * Mutants (-DMUTANT_...) must make spin report an error; see the Makefile.
  */
 
@@ -48,8 +55,13 @@ bit parked;			/* the futex word, dom->parked */
 bit dbuf_full;
 
 byte carry;			/* detached, not yet released (dom->carry) */
+bit dl;				/* dom->drain_lock */
+byte gen_started, gen_done;	/* drains begun; last drain that ended with carry empty */
+bit kick;			/* dom->kick: a barrier's "drain now" */
+bool returned[NP];		/* pgfree_defer() of descriptor i has returned */
+bool barrier_returned;
 byte nfail;			/* flush failures so far */
-byte done;			/* producers finished */
+byte ndone;			/* producers finished */
 byte released;			/* descriptors released */
 bit wake_token;			/* a FUTEX_WAKE not yet consumed */
 
@@ -105,15 +117,18 @@ proctype producer(byte i)
 		fi
 	:: else -> skip
 	fi;
-	atomic { done++ }
+	atomic { returned[i] = 1; ndone++; s = 0; was_empty = 0; seen_parked = 0 }
 }
 
 /* __pgfree_drain(): __take (exchange each non-empty list), flush once, release. */
 inline drain_once()
 {
-	byte k, taken;
+	byte k, taken, gen;
 
 	atomic {
+		dl == 0 -> dl = 1;		/* pthread_mutex_lock(&dom->drain_lock) */
+		gen_started++;
+		gen = gen_started;
 		/* Every detach: one exchange per list, into carry. */
 		k = 0;
 		do
@@ -154,7 +169,7 @@ inline drain_once()
 			od
 		};
 		if
-		:: nfail < MAXFAIL -> nfail++; goto out	/* flush failed: carry kept */
+		:: nfail < MAXFAIL -> nfail++; goto fail	/* flush failed: carry kept */
 		:: true ->				/* flush returned 0 */
 			atomic {
 				k = 0;
@@ -190,8 +205,9 @@ release:
 		}
 	:: else -> skip
 	fi;
-out:
-	skip
+	gen_done = gen;			/* __drain_completed(): wakes barrier waiters */
+fail:
+	atomic { dl = 0; k = 0; taken = 0; gen = 0 }	/* unlock; locals dead */
 }
 
 /*
@@ -201,7 +217,9 @@ out:
 active proctype drain()
 {
 	do
-	:: (slot[0] != 0 || slot[1] != 0 || carry != 0) -> drain_once()
+	:: (slot[0] != 0 || slot[1] != 0 || carry != 0 || kick) ->
+		kick = 0;			/* atomic_exchange(&dom->kick, false) */
+		drain_once()
 	:: else ->
 		/* pgfree_park() */
 		dbuf_full = 1;				/* parked = 1 (relaxed) */
@@ -209,7 +227,7 @@ active proctype drain()
 		dflush();				/* pgfree_full_fence() */
 #endif
 		if
-		:: (slot[0] != 0 || slot[1] != 0) -> skip	/* has_work(): do not sleep */
+		:: (slot[0] != 0 || slot[1] != 0 || kick) -> skip	/* has_work() or a request */
 		:: else ->
 			dflush();	/* the futex syscall is a full barrier */
 			atomic {
@@ -227,12 +245,54 @@ end_sleep:		wake_token == 1;			/* woken */
 	od
 }
 
+/*
+ * pgfree_barrier() with a drain thread: under drain_lock, target =
+ * gen_started + 1 and kick = 1, then pgfree_wake_if_parked() (fence, load
+ * parked, wake), then wait for gen_done >= target.  Every descriptor whose
+ * defer returned before the barrier began must be released when it returns.
+ */
+#ifdef WITH_BARRIER
+active proctype barrier()
+{
+	byte k, target;
+	bool before[NP];
+
+	atomic {
+		dl == 0;
+		k = 0;
+		do
+		:: k < NP -> before[k] = returned[k]; k++
+		:: else -> break
+		od;
+#ifdef MUTANT_BARRIER_STALE_TARGET
+		target = gen_started;		/* a drain that may have begun before */
+#else
+		target = gen_started + 1;
+#endif
+		kick = 1
+	};
+	if				/* after the fence in pgfree_wake_if_parked() */
+	:: parked -> atomic { parked = 0; wake_token = 1 }
+	:: else -> skip
+	fi;
+	gen_done >= target;		/* pthread_cond_wait loop */
+	atomic {
+		k = 0;
+		do
+		:: k < NP -> assert(!before[k] || state[k] == RELEASED); k++
+		:: else -> break
+		od;
+		barrier_returned = 1
+	}
+}
+#endif
+
 /* The store buffer drains on its own at any time (the hardware's choice). */
 active proctype memory()
 {
 end_mem:
 	do
-	:: dflush()
+	:: dbuf_full -> dflush()
 	od
 }
 
@@ -249,5 +309,11 @@ init
 	}
 }
 
-/* No lost wake-up: once every producer is done, all get released. */
-ltl no_lost_wakeup { [] ((done == NP) -> <> (released == NP)) }
+/*
+ * No lost wake-up: once every producer is ndone, all get released.  (The
+ * barrier is checked in a separate safety run, -DWITH_BARRIER: its
+ * assertion, and an invalid end state if it could wait forever.)
+ */
+#ifndef WITH_BARRIER
+ltl no_lost_wakeup { [] ((ndone == NP) -> <> (released == NP)) }
+#endif

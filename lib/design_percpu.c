@@ -28,14 +28,10 @@ static int slots_init(struct pgfree_domain *dom, unsigned int n)
 	return 0;
 }
 
-static int percpu_init(struct pgfree_domain *dom)
+/* GLOBAL_LLIST is PERCPU with a single list, whatever nr_slots says. */
+static int lockless_init(struct pgfree_domain *dom)
 {
-	return slots_init(dom, dom->cfg.nr_slots);
-}
-
-static int global_llist_init(struct pgfree_domain *dom)
-{
-	return slots_init(dom, 1);
+	return slots_init(dom, dom->cfg.design == PGFREE_DESIGN_GLOBAL_LLIST ? 1 : dom->cfg.nr_slots);
 }
 
 static void slots_fini(struct pgfree_domain *dom)
@@ -89,18 +85,8 @@ static void __release_unlocked(struct pgfree_domain *dom, struct pgfree_llist_no
 	dom->cfg.ops.release(dom->cfg.ctx, batch);
 }
 
-const struct pgfree_design_ops pgfree_percpu_ops = {
-	.init = percpu_init,
-	.fini = slots_fini,
-	.defer = pgfree_lockless_defer,
-	.__take = __slots_take,
-	.has_work = slots_have_work,
-	.__count = __slots_count,
-	.__release = __release_unlocked,
-};
-
-const struct pgfree_design_ops pgfree_global_llist_ops = {
-	.init = global_llist_init,
+const struct pgfree_design_ops pgfree_lockless_ops = {
+	.init = lockless_init,
 	.fini = slots_fini,
 	.defer = pgfree_lockless_defer,
 	.__take = __slots_take,

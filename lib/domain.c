@@ -19,10 +19,10 @@
 #define PGFREE_KNOWN_FLAGS (PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY)
 
 static const struct pgfree_design_ops *const design_ops[PGFREE_DESIGN_COUNT] = {
-	[PGFREE_DESIGN_PERCPU] = &pgfree_percpu_ops,
+	[PGFREE_DESIGN_PERCPU] = &pgfree_lockless_ops,
 	[PGFREE_DESIGN_V5] = &pgfree_v5_ops,
 	[PGFREE_DESIGN_V3] = &pgfree_v3_ops,
-	[PGFREE_DESIGN_GLOBAL_LLIST] = &pgfree_global_llist_ops,
+	[PGFREE_DESIGN_GLOBAL_LLIST] = &pgfree_lockless_ops,
 };
 
 static const char *const design_names[PGFREE_DESIGN_COUNT] = {

@@ -120,8 +120,7 @@ struct pgfree_domain {
 };
 
 /* design_percpu.c, design_locked.c */
-extern const struct pgfree_design_ops pgfree_percpu_ops;
-extern const struct pgfree_design_ops pgfree_global_llist_ops;
+extern const struct pgfree_design_ops pgfree_lockless_ops;	/* PERCPU, GLOBAL_LLIST */
 extern const struct pgfree_design_ops pgfree_v5_ops;
 extern const struct pgfree_design_ops pgfree_v3_ops;
 

@@ -143,6 +143,15 @@ static inline struct pgfree_slot *this_cpu_slot(struct pgfree_domain *dom)
 	return &dom->slots[pgfree_likely(cpu < n) ? cpu : cpu % n];
 }
 
+/* Deferring into a lock-less list (PERCPU, GLOBAL_LLIST); inlined below. */
+int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
+{
+	/* Release CAS: the node's contents travel with it (llist.h). */
+	if (pgfree_llist_add(node, &this_cpu_slot(dom)->head))
+		pgfree_wake_if_parked(dom);
+	return 0;
+}
+
 int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 {
 	if (pgfree_unlikely(!dom || !node))
@@ -156,21 +165,10 @@ int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 			    PGFREE_STATE_LIVE))
 		return -ESHUTDOWN;
 
-	if (pgfree_likely(dom->lockless)) {
-		/* Release CAS: the node's contents travel with it (llist.h). */
-		if (pgfree_llist_add(node, &this_cpu_slot(dom)->head))
-			pgfree_wake_if_parked(dom);
-		return 0;
-	}
+	/* The lock-less designs are called directly: no indirect call on the hot path. */
+	if (pgfree_likely(dom->lockless))
+		return pgfree_lockless_defer(dom, node);
 	return dom->dops->defer(dom, node);
-}
-
-/* Deferring into a lock-less list, for the ops table of those designs. */
-int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
-{
-	if (pgfree_llist_add(node, &this_cpu_slot(dom)->head))
-		pgfree_wake_if_parked(dom);
-	return 0;
 }
 
 int pgfree_stats(struct pgfree_domain *dom, struct pgfree_stats *out)

@@ -42,9 +42,6 @@ int64_t gb_iterations(const gb_state *st);
 void gb_set_items_processed(gb_state *st, int64_t items);
 void gb_set_counter(gb_state *st, const char *name, double value, int flags);
 void gb_set_iteration_time(gb_state *st, double seconds);
-void gb_pause_timing(gb_state *st);
-void gb_resume_timing(gb_state *st);
-void gb_skip_with_error(gb_state *st, const char *msg);
 
 /* Registration.  @arg is passed to @fn as is; it must outlive the run. */
 gb_bench *gb_register(const char *name, gb_fn fn, const void *arg);

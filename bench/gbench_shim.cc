@@ -25,9 +25,6 @@ int gb_threads_of(const gb_state *st) { return S(st).threads(); }
 int64_t gb_range(const gb_state *st, int i) { return S(st).range(i); }
 int64_t gb_iterations(const gb_state *st) { return S(st).iterations(); }
 void gb_set_items_processed(gb_state *st, int64_t items) { S(st).SetItemsProcessed(items); }
-void gb_pause_timing(gb_state *st) { S(st).PauseTiming(); }
-void gb_resume_timing(gb_state *st) { S(st).ResumeTiming(); }
-void gb_skip_with_error(gb_state *st, const char *msg) { S(st).SkipWithError(msg); }
 void gb_set_iteration_time(gb_state *st, double seconds) { S(st).SetIterationTime(seconds); }
 
 void gb_set_counter(gb_state *st, const char *name, double value, int flags)

@@ -13,4 +13,20 @@
 #define PGFREE_CACHELINE 128
 #define pgfree_cacheline_aligned __attribute__((aligned(PGFREE_CACHELINE)))
 
+/*
+ * Schedule perturbation (the PGFREE_DEBUG_YIELD build, run under TSan in
+ * CI): a call between the steps of every atomic protocol that sometimes
+ * yields the CPU, so that the interleavings a 2-CPU machine rarely produces
+ * (a producer preempted between its add and its wake check, the drain
+ * thread between parked = 1 and its fence...) are tried.  debug_yield.c.
+ */
+#ifdef PGFREE_DEBUG_YIELD
+void pgfree_debug_yield_slow(void);
+#define pgfree_debug_yield() pgfree_debug_yield_slow()
+#else
+#define pgfree_debug_yield() \
+	do {                 \
+	} while (0)
+#endif
+
 #endif /* PGFREE_LIB_COMPILER_H */

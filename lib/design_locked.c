@@ -44,6 +44,7 @@ struct locked_list {
 	pthread_spinlock_t lock;
 	struct pgfree_llist_head list;	/* plain accesses, under lock */
 	_Atomic uint32_t pending;	/* the work item's PENDING bit */
+	bool fork_locked;		/* fork.c: lock taken for fork() */
 } pgfree_cacheline_aligned;
 
 /*
@@ -188,6 +189,29 @@ static void __v3_release(struct pgfree_domain *dom, struct pgfree_llist_node *ba
 	pthread_spin_unlock(&l->lock);
 }
 
+/*
+ * fork(): a producer of another thread may hold the spinlock; the child
+ * would inherit it held forever.  Unless this thread holds it already (a
+ * V3 ->release() that forks), take it across the fork.
+ */
+static void locked_fork_lock(struct pgfree_domain *dom)
+{
+	struct locked_list *l = locked(dom);
+
+	l->fork_locked = !v3_lock_held_by_me(dom);
+	if (l->fork_locked)
+		pthread_spin_lock(&l->lock);
+}
+
+static void locked_fork_unlock(struct pgfree_domain *dom)
+{
+	struct locked_list *l = locked(dom);
+
+	if (l->fork_locked)
+		pthread_spin_unlock(&l->lock);
+	l->fork_locked = false;
+}
+
 const struct pgfree_design_ops pgfree_v5_ops = {
 	.init = locked_init,
 	.fini = locked_fini,
@@ -196,6 +220,8 @@ const struct pgfree_design_ops pgfree_v5_ops = {
 	.has_work = locked_has_work,
 	.__count = __locked_count,
 	.__release = __v5_release,
+	.fork_lock = locked_fork_lock,
+	.fork_unlock = locked_fork_unlock,
 };
 
 const struct pgfree_design_ops pgfree_v3_ops = {
@@ -206,4 +232,6 @@ const struct pgfree_design_ops pgfree_v3_ops = {
 	.has_work = locked_has_work,
 	.__count = __locked_count,
 	.__release = __v3_release,
+	.fork_lock = locked_fork_lock,
+	.fork_unlock = locked_fork_unlock,
 };

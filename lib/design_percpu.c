@@ -45,9 +45,17 @@ static void __slots_take(struct pgfree_domain *dom, struct pgfree_batch *batch)
 	for (unsigned int i = 0; i < dom->nr_slots; i++) {
 		struct pgfree_llist_head *head = &dom->slots[i].head;
 
+		uint64_t n;
+
 		/* Skip empty lists: an exchange would pull their lines from the producers. */
-		if (!pgfree_llist_empty(head))
-			pgfree_batch_add_newest_first(dom, batch, pgfree_llist_del_all(head));
+		if (pgfree_llist_empty(head))
+			continue;
+		n = pgfree_batch_add_newest_first(dom, batch, pgfree_llist_del_all(head));
+		if (dom->mark_mode == PGFREE_MARK_EXACT)
+			dom->taken[i] += n;	/* subtracted once released (bound.c) */
+		else if (dom->mark_mode == PGFREE_MARK_HINT)
+			/* Relaxed: a hint; a racing producer's store may win. */
+			atomic_store_explicit(&dom->slots[i].queued, 0, memory_order_relaxed);
 	}
 }
 

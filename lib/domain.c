@@ -16,7 +16,8 @@
 #include "domain.h"
 #include "wake.h"
 
-#define PGFREE_KNOWN_FLAGS (PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY)
+#define PGFREE_KNOWN_FLAGS \
+	(PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY | PGFREE_F_THREAD_FALLBACK | PGFREE_F_BOUNDED)
 
 static const struct pgfree_design_ops *const design_ops[PGFREE_DESIGN_COUNT] = {
 	[PGFREE_DESIGN_PERCPU] = &pgfree_lockless_ops,
@@ -52,6 +53,14 @@ static int config_check(const struct pgfree_config *cfg)
 	/* "No delay" and a delay at once: say which one was meant. */
 	if ((cfg->flags & PGFREE_F_NO_DELAY) && cfg->batch_delay_us)
 		return -EINVAL;
+	if (cfg->backlog_max > PGFREE_MAX_BACKLOG)
+		return -EINVAL;
+	/* A bound needs a mark; the locked designs are the kernel's, unbounded. */
+	if ((cfg->flags & PGFREE_F_BOUNDED) && !cfg->backlog_max)
+		return -EINVAL;
+	if (cfg->backlog_max && cfg->design != PGFREE_DESIGN_PERCPU &&
+	    cfg->design != PGFREE_DESIGN_GLOBAL_LLIST)
+		return -EINVAL;
 	return 0;
 }
 
@@ -65,7 +74,7 @@ static unsigned int default_nr_slots(void)
 }
 
 /* The drain thread runs no signal handler of the application's. */
-static int start_drain_thread(struct pgfree_domain *dom)
+int pgfree_start_drain_thread(struct pgfree_domain *dom)
 {
 	sigset_t all, old;
 	int err;
@@ -117,22 +126,48 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 		free(dom);
 		return err;
 	}
+	if (cfg->backlog_max) {
+		dom->mark_mode = (cfg->flags & PGFREE_F_BOUNDED) ? PGFREE_MARK_EXACT
+								 : PGFREE_MARK_HINT;
+		/* Rounded up: every list may hold at least one. */
+		dom->mark_share = (cfg->backlog_max + dom->nr_slots - 1) / dom->nr_slots;
+		dom->taken = calloc(dom->nr_slots, sizeof(*dom->taken));
+		if (!dom->taken) {
+			dom->dops->fini(dom);
+			free(dom);
+			return -ENOMEM;
+		}
+	}
 	pthread_mutex_init(&dom->drain_lock, NULL);
-	pthread_cond_init(&dom->drain_done, NULL);
+	pgfree_cond_init_monotonic(&dom->drain_done);
 	atomic_init(&dom->state, PGFREE_STATE_LIVE);
 
 	if (!(cfg->flags & PGFREE_F_NO_THREAD)) {
-		err = start_drain_thread(dom);
-		if (err) {
+		err = pgfree_start_drain_thread(dom);
+		if (err && !(cfg->flags & PGFREE_F_THREAD_FALLBACK)) {
 			pthread_cond_destroy(&dom->drain_done);
 			pthread_mutex_destroy(&dom->drain_lock);
+			free(dom->taken);
 			dom->dops->fini(dom);
 			free(dom);
 			return err;
 		}
+		/* Else the caller drains, as with PGFREE_F_NO_THREAD. */
 	}
+	pgfree_registry_add(dom);
 	*out = dom;
 	return 0;
+}
+
+/* Barriers wait with a deadline on CLOCK_MONOTONIC, immune to clock steps. */
+void pgfree_cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
 }
 
 static inline struct pgfree_slot *this_cpu_slot(struct pgfree_domain *dom)
@@ -143,16 +178,62 @@ static inline struct pgfree_slot *this_cpu_slot(struct pgfree_domain *dom)
 	return &dom->slots[pgfree_likely(cpu < n) ? cpu : cpu % n];
 }
 
+/*
+ * Link @node into @slot's list and wake the drain thread on the list's
+ * empty-to-non-empty transition.  MARK_EXACT callers have counted the node
+ * already (enum pgfree_mark_mode says why before).
+ */
+static inline void slot_add(struct pgfree_domain *dom, struct pgfree_slot *slot,
+			    struct pgfree_llist_node *node)
+{
+	/* Release CAS: the node's contents travel with it (llist.h). */
+	bool was_empty = pgfree_llist_add(node, &slot->head);
+
+	pgfree_debug_yield();
+	if (pgfree_unlikely(dom->mark_mode == PGFREE_MARK_HINT)) {
+		/*
+		 * Relaxed load and store, not an add: see enum
+		 * pgfree_mark_mode for why an occasional lost count is fine.
+		 */
+		uint64_t q = atomic_load_explicit(&slot->queued, memory_order_relaxed) + 1;
+
+		atomic_store_explicit(&slot->queued, q, memory_order_relaxed);
+		if (q == dom->mark_share)
+			pgfree_gather_wake(dom);
+	}
+	if (was_empty)
+		pgfree_wake_if_parked(dom);
+}
+
+/*
+ * MARK_EXACT: count the node on its list before linking it.  Relaxed: the
+ * release CAS that links the node comes after it, and the consumer's
+ * subtraction comes after its acquire exchange took the node, so the add
+ * happens-before the subtraction and the count never undercounts.
+ * Return: the count before the add.
+ */
+static inline uint64_t slot_count_exact(struct pgfree_domain *dom, struct pgfree_slot *slot)
+{
+	uint64_t old = atomic_fetch_add_explicit(&slot->queued, 1, memory_order_relaxed);
+
+	if (old + 1 == dom->mark_share)
+		pgfree_gather_wake(dom);
+	return old;
+}
+
 /* Deferring into a lock-less list (PERCPU, GLOBAL_LLIST); inlined below. */
 int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 {
-	/* Release CAS: the node's contents travel with it (llist.h). */
-	if (pgfree_llist_add(node, &this_cpu_slot(dom)->head))
-		pgfree_wake_if_parked(dom);
+	struct pgfree_slot *slot = this_cpu_slot(dom);
+
+	if (pgfree_unlikely(dom->mark_mode == PGFREE_MARK_EXACT))
+		slot_count_exact(dom, slot);
+	slot_add(dom, slot, node);
 	return 0;
 }
 
-int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
+/* The checks every defer starts with. */
+static inline int defer_check(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 {
 	if (pgfree_unlikely(!dom || !node))
 		return -EINVAL;
@@ -164,11 +245,61 @@ int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 	if (pgfree_unlikely(atomic_load_explicit(&dom->state, memory_order_relaxed) !=
 			    PGFREE_STATE_LIVE))
 		return -ESHUTDOWN;
+	/* PGFREE_DEBUG builds: the node must not be queued already. */
+	if (pgfree_unlikely(pgfree_debug_node_queue(node)))
+		return -EEXIST;
+	return 0;
+}
 
+int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
+{
+	int err = defer_check(dom, node);
+
+	if (pgfree_unlikely(err))
+		return err;
 	/* The lock-less designs are called directly: no indirect call on the hot path. */
 	if (pgfree_likely(dom->lockless))
 		return pgfree_lockless_defer(dom, node);
 	return dom->dops->defer(dom, node);
+}
+
+int pgfree_defer_wait(struct pgfree_domain *dom, struct pgfree_llist_node *node)
+{
+	struct pgfree_slot *slot;
+	bool may_wait;
+	int err;
+
+	if (!dom || !node)
+		return -EINVAL;
+	if (dom->mark_mode != PGFREE_MARK_EXACT)
+		return atomic_load_explicit(&dom->state, memory_order_relaxed) ==
+		       PGFREE_STATE_LIVE ? -EINVAL : -ESHUTDOWN;
+	err = defer_check(dom, node);
+	if (err)
+		return err;
+
+	/* From inside our own callbacks a wait would be for ourselves. */
+	may_wait = !pgfree_in_callback_of(dom);
+	for (;;) {
+		/* Again after each wait: the thread may have moved. */
+		slot = this_cpu_slot(dom);
+		/* Relaxed: a stale value only costs a round of the loop. */
+		if (may_wait &&
+		    atomic_load_explicit(&slot->queued, memory_order_relaxed) >= dom->mark_share) {
+			err = pgfree_bound_wait(dom, slot);
+			if (err) {
+				pgfree_debug_node_unqueue(node);
+				return err;
+			}
+			continue;
+		}
+		if (slot_count_exact(dom, slot) < dom->mark_share || !may_wait)
+			break;
+		/* Lost a race for the last place: take the count back, wait. */
+		atomic_fetch_sub_explicit(&slot->queued, 1, memory_order_relaxed);
+	}
+	slot_add(dom, slot, node);
+	return 0;
 }
 
 int pgfree_stats(struct pgfree_domain *dom, struct pgfree_stats *out)
@@ -184,19 +315,23 @@ int pgfree_stats(struct pgfree_domain *dom, struct pgfree_stats *out)
 	pthread_mutex_lock(&dom->drain_lock);
 	backlog = dom->carry.count + dom->dops->__count(dom, UINT64_MAX);
 	out->released = dom->released;
-	out->deferred = dom->released + backlog;
+	out->given_back = dom->given_back;
+	out->deferred = dom->released + dom->given_back + backlog;
+	out->drain_thread = dom->has_thread;
 	out->flushes = dom->flushes;
 	out->flush_failures = dom->flush_failures;
 	out->drains = dom->drains;
 	out->largest_batch = dom->largest_batch;
 	out->backlog = backlog;
 	pthread_mutex_unlock(&dom->drain_lock);
-	/* Relaxed: a statistic; no other access is ordered by it. */
+	/* Relaxed: statistics; no other access is ordered by them. */
 	out->wakeups = atomic_load_explicit(&dom->wakeups, memory_order_relaxed);
+	out->bound_waits = atomic_load_explicit(&dom->bound_waits, memory_order_relaxed);
 	return 0;
 }
 
-int pgfree_domain_destroy(struct pgfree_domain *dom)
+/* @deadline_ns: 0 for none (pgfree_wait_drained()). */
+static int domain_destroy(struct pgfree_domain *dom, uint64_t deadline_ns)
 {
 	int err = pgfree_check_consumer_call(dom);
 
@@ -205,6 +340,14 @@ int pgfree_domain_destroy(struct pgfree_domain *dom)
 	/* Relaxed: only elects one destroyer among (buggy) concurrent calls. */
 	if (atomic_exchange_explicit(&dom->destroying, true, memory_order_relaxed))
 		return -ESHUTDOWN;
+
+	if (deadline_ns && pgfree_wait_drained(dom, deadline_ns) == -ETIMEDOUT) {
+		/* Untouched and live: the caller may try again. */
+		atomic_store_explicit(&dom->destroying, false, memory_order_relaxed);
+		return -ETIMEDOUT;
+	}
+	/* From here on, fork() leaves it alone (fork.c). */
+	pgfree_registry_del(dom);
 
 	if (dom->has_thread) {
 		/* Relaxed store: fenced before parked is read, as for any request. */
@@ -219,8 +362,24 @@ int pgfree_domain_destroy(struct pgfree_domain *dom)
 	/* Release: pairs with the acquire loads of the consumer-side calls. */
 	atomic_store_explicit(&dom->state, PGFREE_STATE_DEAD, memory_order_release);
 	dom->dops->fini(dom);
+	free(dom->taken);
+	dom->taken = NULL;
 	pthread_cond_destroy(&dom->drain_done);
 	pthread_mutex_destroy(&dom->drain_lock);
 	pgfree_tombstone_add(dom);
 	return 0;
+}
+
+int pgfree_domain_destroy(struct pgfree_domain *dom)
+{
+	return domain_destroy(dom, 0);
+}
+
+int pgfree_domain_destroy_timeout(struct pgfree_domain *dom, uint64_t timeout_ns)
+{
+	uint64_t now = pgfree_now_ns();
+
+	if (!timeout_ns)
+		timeout_ns = 1;
+	return domain_destroy(dom, timeout_ns > UINT64_MAX - now ? 0 : now + timeout_ns);
 }

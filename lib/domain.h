@@ -27,10 +27,36 @@ enum pgfree_state {
 /**
  * struct pgfree_slot - one per-CPU list, alone on its cache line(s)
  * @head: the lock-less list producers add to
+ * @queued: the list's backlog count, when the domain has a mark (see
+ *	enum pgfree_mark_mode); on the head's line, which the producer's CAS
+ *	has just made its own, so updating it costs no extra cache miss
  */
 struct pgfree_slot {
 	struct pgfree_llist_head head;
+	_Atomic uint64_t queued;
 } pgfree_cacheline_aligned;
+
+/**
+ * enum pgfree_mark_mode - how a domain counts its backlog per list
+ * @PGFREE_MARK_NONE: no backlog_max: nothing is counted
+ * @PGFREE_MARK_HINT: producers add 1 with a relaxed load and store (no
+ *	read-modify-write: pgfree_defer() stays one CAS); the consumer stores
+ *	0 after detaching the list.  Only wakes the drain early, so its
+ *	errors (a count lost to a producer preempted between its load and
+ *	store; a node added between the detach and the reset counted twice)
+ *	only move a wake-up, and each detach repairs them.
+ * @PGFREE_MARK_EXACT: PGFREE_F_BOUNDED: producers add 1 with an atomic add
+ *	BEFORE linking the node; the consumer subtracts, per list, what it
+ *	detached from it, AFTER ->release() or ->give_back() returned.  So
+ *	the count never undercounts the list's nodes that are queued or
+ *	detached and not yet released, which is what pgfree_defer_wait()
+ *	bounds.
+ */
+enum pgfree_mark_mode {
+	PGFREE_MARK_NONE = 0,
+	PGFREE_MARK_HINT,
+	PGFREE_MARK_EXACT,
+};
 
 /**
  * struct pgfree_batch - what one consumer has detached and not yet released
@@ -66,6 +92,9 @@ struct pgfree_domain;
  *	relaxed (the fence orders them)
  * @__count: count queued nodes, stopping at @limit
  * @__release: hand a flushed batch to ops.release (V3 holds its lock)
+ * @fork_lock: optional; take the design's own lock before fork() so that
+ *	the child does not inherit it held by a thread it does not have
+ * @fork_unlock: drop it again, in the parent and in the child
  */
 struct pgfree_design_ops {
 	int (*init)(struct pgfree_domain *dom);
@@ -75,6 +104,8 @@ struct pgfree_design_ops {
 	bool (*has_work)(struct pgfree_domain *dom);
 	uint64_t (*__count)(struct pgfree_domain *dom, uint64_t limit);
 	void (*__release)(struct pgfree_domain *dom, struct pgfree_llist_node *batch);
+	void (*fork_lock)(struct pgfree_domain *dom);
+	void (*fork_unlock)(struct pgfree_domain *dom);
 };
 
 /**
@@ -92,6 +123,8 @@ struct pgfree_domain {
 	struct pgfree_slot *slots;
 	const struct pgfree_design_ops *dops;
 	void *design_priv;			/* V5/V3: their locked list */
+	unsigned int mark_mode;			/* enum pgfree_mark_mode */
+	uint64_t mark_share;			/* backlog_max per list */
 
 	/*
 	 * The drain thread's sleep word (a futex): 1 while it is (about to
@@ -99,6 +132,13 @@ struct pgfree_domain {
 	 */
 	_Atomic uint32_t parked pgfree_cacheline_aligned;
 	_Atomic uint64_t wakeups;		/* stats; counted by wakers */
+	/*
+	 * 1 while the drain thread sleeps in its batching delay (a futex with
+	 * a timeout): a producer that takes a list to its mark share wakes it
+	 * through this word, so the rest of the delay is skipped.
+	 */
+	_Atomic uint32_t gathering;
+	_Atomic uint64_t bound_waits;		/* stats; counted by waiters */
 
 	/* Requests to the drain thread (barrier, destroy). */
 	_Atomic bool kick pgfree_cacheline_aligned;	/* drain now, skip the delay */
@@ -110,14 +150,71 @@ struct pgfree_domain {
 	uint64_t gen_started;		/* drains begun */
 	uint64_t gen_done;		/* last drain that ended with nothing kept */
 	struct pgfree_batch carry;	/* detached, not yet flushed */
+	uint64_t *taken;		/* MARK_EXACT: per list, nodes of carry */
 	uint64_t released, flushes, flush_failures, drains, largest_batch;
+	uint64_t given_back, giveups;	/* nodes given back; batches given up */
 
 	struct pgfree_config cfg;	/* defaults filled in */
 	pthread_t thread;
 	bool has_thread;
 	_Atomic bool destroying;	/* destroy has begun (once only) */
 	struct pgfree_domain *tomb_next;	/* tombstone list, after destroy */
+	struct pgfree_domain *reg_next, *reg_prev;	/* live domains (fork.c) */
+	bool fork_locked;		/* fork.c: drain_lock taken for fork() */
 };
+
+/* domain.c */
+int pgfree_start_drain_thread(struct pgfree_domain *dom);
+void pgfree_cond_init_monotonic(pthread_cond_t *cond);
+
+/* fork.c: the live domains, for the fork handlers */
+void pgfree_registry_add(struct pgfree_domain *dom);
+void pgfree_registry_del(struct pgfree_domain *dom);
+
+/* bound.c: the backlog mark */
+void __pgfree_mark_settle(struct pgfree_domain *dom);
+int pgfree_bound_wait(struct pgfree_domain *dom, struct pgfree_slot *slot);
+
+/*
+ * debug.c: misuse checks of PGFREE_DEBUG builds: a set of the nodes that
+ * are queued (in any domain), so that deferring one twice gives -EEXIST.
+ * In other builds these are empty inlines.
+ */
+#ifdef PGFREE_DEBUG
+int pgfree_debug_node_queue(struct pgfree_llist_node *node);
+void pgfree_debug_node_unqueue(struct pgfree_llist_node *node);
+void pgfree_debug_chain_unqueue(struct pgfree_llist_node *chain);
+void pgfree_debug_fork_prepare(void);
+void pgfree_debug_fork_parent(void);
+void pgfree_debug_fork_child(void);
+#else
+static inline int pgfree_debug_node_queue(struct pgfree_llist_node *node)
+{
+	(void)node;
+	return 0;
+}
+static inline void pgfree_debug_node_unqueue(struct pgfree_llist_node *node)
+{
+	(void)node;
+}
+static inline void pgfree_debug_chain_unqueue(struct pgfree_llist_node *chain)
+{
+	(void)chain;
+}
+static inline void pgfree_debug_fork_prepare(void)
+{
+}
+static inline void pgfree_debug_fork_parent(void)
+{
+}
+static inline void pgfree_debug_fork_child(void)
+{
+}
+#endif
+
+/* tombstone.c: its lock, held across fork() */
+void pgfree_tombstone_lock(void);
+void pgfree_tombstone_unlock(void);
 
 /* design_percpu.c, design_locked.c */
 extern const struct pgfree_design_ops pgfree_lockless_ops;	/* PERCPU, GLOBAL_LLIST */
@@ -128,11 +225,13 @@ extern const struct pgfree_design_ops pgfree_v3_ops;
 int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node);
 
 /* drain.c */
-void pgfree_batch_add_newest_first(struct pgfree_domain *dom, struct pgfree_batch *batch,
-				   struct pgfree_llist_node *newest);
+uint64_t pgfree_batch_add_newest_first(struct pgfree_domain *dom, struct pgfree_batch *batch,
+				       struct pgfree_llist_node *newest);
 long __pgfree_drain(struct pgfree_domain *dom);
 void *pgfree_drain_thread(void *arg);
 int pgfree_drain_until_empty(struct pgfree_domain *dom);
+int pgfree_wait_drained(struct pgfree_domain *dom, uint64_t deadline_ns);
+void pgfree_backoff(uint64_t *ns);
 
 /* callback.c: which domains' callbacks this thread is inside of */
 struct pgfree_cb_frame {
@@ -166,7 +265,7 @@ static inline int pgfree_check_consumer_call(struct pgfree_domain *dom)
 /* tombstone.c */
 void pgfree_tombstone_add(struct pgfree_domain *dom);
 
-/* backoff.c */
+/* time.c */
 void pgfree_sleep_ns(uint64_t ns);
 uint64_t pgfree_now_ns(void);
 

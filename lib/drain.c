@@ -77,6 +77,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "domain.h"
 #include "wake.h"
@@ -88,7 +89,7 @@
  * pgfree_backoff() - sleep after a failed flush, longer each time
  * @ns: in: the last pause (0 at first); out: the next one
  */
-static void pgfree_backoff(uint64_t *ns)
+void pgfree_backoff(uint64_t *ns)
 {
 	*ns = *ns ? *ns * 2 : BACKOFF_MIN_NS;
 	if (*ns > BACKOFF_MAX_NS)
@@ -112,9 +113,11 @@ static void range_widen(struct pgfree_range *acc, const struct pgfree_range *r)
  *
  * Reverses the chain (so the batch is oldest first) and, in the same pass,
  * counts it and widens the batch's range.
+ *
+ * Return: the number of nodes added.
  */
-void pgfree_batch_add_newest_first(struct pgfree_domain *dom, struct pgfree_batch *batch,
-				   struct pgfree_llist_node *newest)
+uint64_t pgfree_batch_add_newest_first(struct pgfree_domain *dom, struct pgfree_batch *batch,
+				       struct pgfree_llist_node *newest)
 {
 	int (*range_of)(void *, const struct pgfree_llist_node *, struct pgfree_range *) =
 		dom->cfg.ops.range_of;
@@ -122,7 +125,7 @@ void pgfree_batch_add_newest_first(struct pgfree_domain *dom, struct pgfree_batc
 	uint64_t n = 0;
 
 	if (!newest)
-		return;
+		return 0;
 
 	if (!range_of)
 		batch->range_all = true;
@@ -150,6 +153,7 @@ void pgfree_batch_add_newest_first(struct pgfree_domain *dom, struct pgfree_batc
 		batch->first = oldest;
 	batch->last = tail;
 	batch->count += n;
+	return n;
 }
 
 static void batch_reset(struct pgfree_batch *batch)
@@ -165,8 +169,27 @@ static void batch_reset(struct pgfree_batch *batch)
 /* Wake barrier waiters: a drain ended with nothing kept. */
 static void __drain_completed(struct pgfree_domain *dom, uint64_t gen)
 {
+	__pgfree_mark_settle(dom);
 	dom->gen_done = gen;
 	pthread_cond_broadcast(&dom->drain_done);
+}
+
+/*
+ * ->flush() gave up: hand the whole batch back, unflushed, to
+ * ->give_back().  Nothing is released, so the invariant is untouched; the
+ * batch is no longer pgfree's, so the drain is complete.
+ */
+static uint64_t __give_back(struct pgfree_domain *dom)
+{
+	struct pgfree_llist_node *batch = dom->carry.first;
+	uint64_t n = dom->carry.count;
+
+	batch_reset(&dom->carry);
+	pgfree_debug_chain_unqueue(batch);
+	dom->cfg.ops.give_back(dom->cfg.ctx, batch);
+	dom->given_back += n;
+	dom->giveups++;
+	return n;
 }
 
 /**
@@ -207,10 +230,18 @@ long __pgfree_drain(struct pgfree_domain *dom)
 	}
 
 	/* Correctness argument, step 3: every X of this batch precedes this call. */
+	pgfree_debug_yield();
 	err = dom->cfg.ops.flush(dom->cfg.ctx, &range);
+	pgfree_debug_yield();
 	if (err) {
-		pgfree_cb_exit(&frame);
 		dom->flush_failures++;
+		if (err == PGFREE_FLUSH_GIVE_UP && dom->cfg.ops.give_back) {
+			__give_back(dom);
+			pgfree_cb_exit(&frame);
+			__drain_completed(dom, gen);
+			return PGFREE_FLUSH_GIVE_UP;
+		}
+		pgfree_cb_exit(&frame);
 		/* A callback that broke the contract with a positive value still failed. */
 		return err < 0 ? err : -EIO;
 	}
@@ -219,8 +250,11 @@ long __pgfree_drain(struct pgfree_domain *dom)
 	batch = carry->first;
 	n = carry->count;
 	batch_reset(carry);
+	/* Before ->release(), which may defer the same nodes again. */
+	pgfree_debug_chain_unqueue(batch);
 	dom->dops->__release(dom, batch);
 	pgfree_cb_exit(&frame);
+	pgfree_debug_yield();
 
 	dom->released += n;
 	dom->drains++;
@@ -249,13 +283,13 @@ int pgfree_drain_until_empty(struct pgfree_domain *dom)
 
 		pthread_mutex_lock(&dom->drain_lock);
 		r = __pgfree_drain(dom);
-		idle = r >= 0 && !dom->dops->has_work(dom);
+		idle = !dom->carry.first && !dom->dops->has_work(dom);
 		pthread_mutex_unlock(&dom->drain_lock);
 
-		if (r < 0)
-			pgfree_backoff(&pause);
-		else if (idle)
+		if (idle)
 			return 0;
+		if (r < 0 && dom->carry.first)
+			pgfree_backoff(&pause);
 		else
 			pause = 0;
 	}
@@ -273,20 +307,44 @@ long pgfree_drain(struct pgfree_domain *dom)
 	pthread_mutex_unlock(&dom->drain_lock);
 
 	/* A failed batch is kept; let the drain thread retry it with back-off. */
-	if (r < 0 && dom->has_thread) {
+	if (r < 0 && r != PGFREE_FLUSH_GIVE_UP && dom->has_thread) {
 		atomic_store_explicit(&dom->kick, true, memory_order_relaxed);
 		pgfree_wake_if_parked(dom);
 	}
 	return r;
 }
 
-int pgfree_barrier(struct pgfree_domain *dom)
+/* Sleep for the next back-off pause, but not past @deadline (0: none). */
+static int backoff_until(uint64_t *pause, uint64_t deadline)
 {
-	int r = pgfree_check_consumer_call(dom);
-	uint64_t target, pause = 0;
+	uint64_t now;
 
-	if (r)
-		return r;
+	if (!deadline) {
+		pgfree_backoff(pause);
+		return 0;
+	}
+	now = pgfree_now_ns();
+	if (now >= deadline)
+		return -ETIMEDOUT;
+	*pause = *pause ? *pause * 2 : BACKOFF_MIN_NS;
+	if (*pause > BACKOFF_MAX_NS)
+		*pause = BACKOFF_MAX_NS;
+	pgfree_sleep_ns(*pause < deadline - now ? *pause : deadline - now);
+	return 0;
+}
+
+/**
+ * pgfree_wait_drained() - the barrier: wait until everything deferred
+ * before the call is released or given back
+ * @dom: the domain, checked by the caller
+ * @deadline_ns: CLOCK_MONOTONIC time to give up at; 0 for none
+ *
+ * Return: 0; -ECANCELED if a batch was given back meanwhile; -ETIMEDOUT.
+ */
+int pgfree_wait_drained(struct pgfree_domain *dom, uint64_t deadline_ns)
+{
+	uint64_t target, giveups, pause = 0;
+	int r = 0;
 
 	if (!dom->has_thread) {
 		/* One successful drain that began now covers everything before. */
@@ -294,31 +352,77 @@ int pgfree_barrier(struct pgfree_domain *dom)
 			long n;
 
 			pthread_mutex_lock(&dom->drain_lock);
+			giveups = dom->giveups;
 			n = __pgfree_drain(dom);
+			if (dom->giveups != giveups)
+				r = -ECANCELED;
 			pthread_mutex_unlock(&dom->drain_lock);
-			if (n >= 0)
-				return 0;
-			pgfree_backoff(&pause);
+			if (n >= 0 || r)
+				return r;
+			if (backoff_until(&pause, deadline_ns))
+				return -ETIMEDOUT;
 		}
 	}
 
 	pthread_mutex_lock(&dom->drain_lock);
 	target = dom->gen_started + 1;
+	giveups = dom->giveups;
 	/*
 	 * Relaxed store: pgfree_wake_if_parked() fences it before reading
 	 * parked, and the drain thread fences before reading it (wake.h).
 	 */
 	atomic_store_explicit(&dom->kick, true, memory_order_relaxed);
+	pgfree_debug_yield();
 	pgfree_wake_if_parked(dom);
-	while (dom->gen_done < target)
-		pthread_cond_wait(&dom->drain_done, &dom->drain_lock);
+	while (dom->gen_done < target) {
+		if (!deadline_ns) {
+			pthread_cond_wait(&dom->drain_done, &dom->drain_lock);
+			continue;
+		}
+		struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000u),
+				       .tv_nsec = (long)(deadline_ns % 1000000000u) };
+
+		/* drain_done runs on CLOCK_MONOTONIC (domain.c). */
+		if (pthread_cond_timedwait(&dom->drain_done, &dom->drain_lock, &ts) == ETIMEDOUT &&
+		    dom->gen_done < target) {
+			r = -ETIMEDOUT;
+			break;
+		}
+	}
+	if (!r && dom->giveups != giveups)
+		r = -ECANCELED;
 	pthread_mutex_unlock(&dom->drain_lock);
-	return 0;
+	return r;
+}
+
+int pgfree_barrier(struct pgfree_domain *dom)
+{
+	int r = pgfree_check_consumer_call(dom);
+
+	return r ? r : pgfree_wait_drained(dom, 0);
+}
+
+int pgfree_barrier_timeout(struct pgfree_domain *dom, uint64_t timeout_ns)
+{
+	int r = pgfree_check_consumer_call(dom);
+
+	if (r)
+		return r;
+	uint64_t now = pgfree_now_ns();
+
+	/* A deadline of 0 means "none": a zero timeout is one nanosecond, and
+	 * one too long to add is none. */
+	if (!timeout_ns)
+		timeout_ns = 1;
+	return pgfree_wait_drained(dom, timeout_ns > UINT64_MAX - now ? 0 : now + timeout_ns);
 }
 
 /*
  * Wait up to the batching delay for more descriptors, or until batch_max
- * are queued, or until a request comes.  Drain thread only.
+ * (or backlog_max) are queued, or until a request comes: a barrier's or
+ * destroy's, or a producer's whose list reached its share of the backlog
+ * mark, which also cuts the sleep short (pgfree_gather_sleep()).  Drain
+ * thread only.
  *
  * Each poll detaches what is queued into dom->carry (one exchange per
  * non-empty list) instead of walking the live lists to count them: a walk
@@ -353,13 +457,14 @@ static void gather(struct pgfree_domain *dom)
 		pgfree_cb_exit(&frame);
 		queued = dom->carry.count;
 		pthread_mutex_unlock(&dom->drain_lock);
-		if (queued >= dom->cfg.batch_max)
+		if (queued >= dom->cfg.batch_max ||
+		    (dom->cfg.backlog_max && queued >= dom->cfg.backlog_max))
 			return;
 
 		elapsed = pgfree_now_ns() - start;
 		if (elapsed >= delay)
 			return;
-		pgfree_sleep_ns(delay - elapsed < slice ? delay - elapsed : slice);
+		pgfree_gather_sleep(dom, delay - elapsed < slice ? delay - elapsed : slice);
 	}
 }
 

@@ -21,3 +21,14 @@ void pgfree_tombstone_add(struct pgfree_domain *dom)
 	tombs = dom;
 	pthread_mutex_unlock(&tomb_lock);
 }
+
+void pgfree_tombstone_lock(void)
+{
+	pthread_mutex_lock(&tomb_lock);
+}
+
+void pgfree_tombstone_unlock(void)
+{
+	pthread_mutex_unlock(&tomb_lock);
+}
+

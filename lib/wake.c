@@ -5,14 +5,18 @@
  */
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wake.h"
 
-static void futex_wait(_Atomic uint32_t *word, uint32_t val)
+static void futex_wait(_Atomic uint32_t *word, uint32_t val, const struct timespec *rel)
 {
-	/* EAGAIN (word changed), EINTR and spurious returns all mean "look again". */
-	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+	/*
+	 * EAGAIN (word changed), EINTR, ETIMEDOUT and spurious returns all
+	 * mean "look again".
+	 */
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, val, rel, NULL, 0);
 }
 
 static void futex_wake_one(_Atomic uint32_t *word)
@@ -51,14 +55,64 @@ void pgfree_park(struct pgfree_domain *dom)
 {
 	/* Relaxed: ordered before the checks below by the fence. */
 	atomic_store_explicit(&dom->parked, 1, memory_order_relaxed);
+	pgfree_debug_yield();
 	/* Pairs with the fence in pgfree_wake_if_parked(): see wake.h. */
 	pgfree_full_fence();
+	pgfree_debug_yield();
 
 	if (!dom->dops->has_work(dom) &&
 	    !atomic_load_explicit(&dom->kick, memory_order_relaxed) &&
 	    !atomic_load_explicit(&dom->stop, memory_order_relaxed))
-		futex_wait(&dom->parked, 1);
+		futex_wait(&dom->parked, 1, NULL);
 
 	/* Relaxed: the word only gates wakers' system calls. */
 	atomic_store_explicit(&dom->parked, 0, memory_order_relaxed);
+}
+
+/**
+ * pgfree_gather_sleep() - the batching delay's sleep, cut short by a mark
+ * @dom: the domain
+ * @ns: how long to sleep at most
+ *
+ * Drain thread only.  The same Dekker pair as park (wake.h), on its own
+ * word so that the producers' empty-to-non-empty wake-ups, which the delay
+ * is there to spare, do not cut it short: only pgfree_gather_wake() does.
+ */
+void pgfree_gather_sleep(struct pgfree_domain *dom, uint64_t ns)
+{
+	struct timespec rel = { .tv_sec = (time_t)(ns / 1000000000u),
+				.tv_nsec = (long)(ns % 1000000000u) };
+
+	/* Relaxed: ordered before the checks below by the fence. */
+	atomic_store_explicit(&dom->gathering, 1, memory_order_relaxed);
+	/* Pairs with the fence in pgfree_gather_wake(). */
+	pgfree_full_fence();
+	pgfree_debug_yield();
+	if (!atomic_load_explicit(&dom->kick, memory_order_relaxed) &&
+	    !atomic_load_explicit(&dom->stop, memory_order_relaxed))
+		futex_wait(&dom->gathering, 1, &rel);
+	/* Relaxed: the word only gates wakers' system calls. */
+	atomic_store_explicit(&dom->gathering, 0, memory_order_relaxed);
+}
+
+/**
+ * pgfree_gather_wake() - ask the drain thread to drain now
+ * @dom: the domain
+ *
+ * Any thread: a producer whose list reached its share of the backlog mark.
+ * Sets the kick request, then wakes the drain thread from its batching
+ * delay or, should it sleep, from park.
+ */
+void pgfree_gather_wake(struct pgfree_domain *dom)
+{
+	/* Relaxed: fenced before the words are read; the drain thread fences
+	 * before it reads the request (pgfree_gather_sleep(), pgfree_park()). */
+	atomic_store_explicit(&dom->kick, true, memory_order_relaxed);
+	pgfree_full_fence();
+	/* Relaxed: the fence orders them after the request. */
+	if (atomic_load_explicit(&dom->gathering, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&dom->gathering, 0, memory_order_relaxed))
+		futex_wake_one(&dom->gathering);
+	if (atomic_load_explicit(&dom->parked, memory_order_relaxed))
+		pgfree_wake(dom);
 }

@@ -40,9 +40,20 @@
  *       tombstone for the life of the process, so this is an error, not a
  *       use-after-free).
  *
- * From inside ->flush() or ->release() of a domain, pgfree_defer() on the
- * same domain works (it queues for a later batch); pgfree_drain(),
- * pgfree_barrier() and pgfree_domain_destroy() on it refuse with -EDEADLK.
+ * pgfree_defer_wait() runs with defer, drain, barrier and stats like
+ * pgfree_defer(); pgfree_barrier_timeout() and pgfree_domain_destroy_timeout()
+ * are pgfree_barrier() and pgfree_domain_destroy() with a time limit.
+ *
+ * From inside ->flush(), ->release() or ->give_back() of a domain,
+ * pgfree_defer() and pgfree_defer_wait() on the same domain work (they queue
+ * for a later batch; the latter does not wait); pgfree_drain(),
+ * pgfree_barrier(), pgfree_stats() and pgfree_domain_destroy() on it refuse
+ * with -EDEADLK.
+ *
+ * fork(): a child of a process with live domains gets working copies of
+ * them: their drain threads are restarted in the child, which then flushes
+ * and releases the child's copies of whatever was queued; the parent is
+ * undisturbed (fork waits for a running drain of each domain to finish).
  *
  * Errors are negative errno values; pgfree_strerror() describes them.
  */
@@ -82,7 +93,9 @@ struct pgfree_range {
  *	any of them is released; never concurrently with itself or with
  *	->release() of the same domain.  Returns 0 or a negative errno: on
  *	failure nothing of the batch is released; the batch is kept and the
- *	next drain flushes it again (with whatever was queued since).
+ *	next drain flushes it again (with whatever was queued since); the
+ *	drain thread retries it with a growing pause (1 ms doubling to
+ *	100 ms).  PGFREE_FLUSH_GIVE_UP hands the batch to ->give_back().
  *	Required.
  * @release: free the batch: a NULL-terminated chain of nodes linked through
  *	->next, oldest first within each CPU's list.  Walk it with
@@ -94,13 +107,25 @@ struct pgfree_range {
  *	mapped, so that ->flush() gets the union of the batch's ranges instead
  *	of everything.  Returns 0, or non-zero for "unknown" (the batch's flush
  *	then covers everything).  Called by the drain, before ->flush().
+ * @give_back: optional.  When ->flush() returns PGFREE_FLUSH_GIVE_UP, the
+ *	batch it was flushing (a chain as for ->release(), of descriptors that
+ *	were NOT flushed) is handed here instead of to ->release(): the
+ *	descriptors are the caller's again, never freed by pgfree.  Without
+ *	->give_back, PGFREE_FLUSH_GIVE_UP is an ordinary failure (retried).
  */
 struct pgfree_ops {
 	int (*flush)(void *ctx, const struct pgfree_range *range);
 	void (*release)(void *ctx, struct pgfree_llist_node *batch);
 	int (*range_of)(void *ctx, const struct pgfree_llist_node *node,
 			struct pgfree_range *range);
+	void (*give_back)(void *ctx, struct pgfree_llist_node *batch);
 };
+
+/*
+ * What ->flush() returns to give up on its batch: the batch goes to
+ * ->give_back() and pgfree stops retrying it (pgfree_drain() returns it).
+ */
+#define PGFREE_FLUSH_GIVE_UP (-ECANCELED)
 
 /**
  * enum pgfree_design - how deferred descriptors are queued
@@ -132,12 +157,22 @@ enum pgfree_design {
 /* No batching delay: the drain thread drains as soon as it is woken
  * (lowest latency; producers then pay more wake-ups under a steady load). */
 #define PGFREE_F_NO_DELAY 0x2u
+/* If the drain thread cannot be started, create the domain anyway, without
+ * it: the caller drains (pgfree_drain(), pgfree_barrier(), and
+ * pgfree_defer_wait() over the mark).  pgfree_stats().drain_thread says
+ * which.  Without this flag, create fails with the error. */
+#define PGFREE_F_THREAD_FALLBACK 0x4u
+/* Count the backlog exactly (one more atomic add per pgfree_defer(), on the
+ * CPU's own cache line), so that pgfree_defer_wait() holds the backlog at
+ * @backlog_max: a hard memory bound.  Needs @backlog_max. */
+#define PGFREE_F_BOUNDED 0x8u
 
 /* Defaults, used where a config field is 0. */
 #define PGFREE_DEFAULT_BATCH_DELAY_US 50u	/* gather for 50 us after a wake-up */
 #define PGFREE_DEFAULT_BATCH_MAX 4096u
 #define PGFREE_MAX_SLOTS 4096u
 #define PGFREE_MAX_BATCH_DELAY_US 1000000u	/* 1 s */
+#define PGFREE_MAX_BACKLOG (1u << 30)
 
 /**
  * struct pgfree_config - how to build a domain
@@ -158,6 +193,18 @@ enum pgfree_design {
  * @batch_max: a delay is cut short as soon as this many descriptors are
  *	queued; 0 means PGFREE_DEFAULT_BATCH_MAX.  Batches are not capped by it:
  *	a drain always takes everything queued.
+ * @backlog_max: the high-water mark: how many descriptors may be deferred
+ *	and not yet released (queued, or detached and not yet flushed).  0: no
+ *	mark.  It is shared out evenly between the lists (per CPU), so a list
+ *	reaching its share counts as crossing it.  Crossing it wakes the drain
+ *	thread at once, skipping the batching delay.  Without
+ *	PGFREE_F_BOUNDED the count is a hint kept without atomic
+ *	read-modify-writes (pgfree_defer() stays one CAS; a preempted producer
+ *	can make a list's count off by one until its next drain) and only
+ *	wakes the drain early.  With PGFREE_F_BOUNDED the count is exact and
+ *	pgfree_defer_wait() never lets it exceed the mark.  Lock-less designs
+ *	only (PERCPU, GLOBAL_LLIST): V5 and V3 reproduce the kernel's design,
+ *	which has no bound.  At most PGFREE_MAX_BACKLOG.
  *
  * Zero-initialize and fill in what you need: every 0 is a default.
  */
@@ -169,20 +216,24 @@ struct pgfree_config {
 	unsigned int nr_slots;
 	unsigned int batch_delay_us;
 	unsigned int batch_max;
+	unsigned int backlog_max;
 };
 
 /*
  * The statistics, defined once.  X(name, description).
  */
 #define PGFREE_STATS_FIELDS(X) \
-	X(deferred, "descriptors accepted by pgfree_defer() (released + backlog)") \
+	X(deferred, "descriptors accepted by pgfree_defer() (released + given_back + backlog)") \
 	X(released, "descriptors handed to ->release()") \
 	X(flushes, "->flush() calls that returned 0") \
 	X(flush_failures, "->flush() calls that returned an error") \
 	X(drains, "drains that released a batch (failed flushes not counted)") \
 	X(wakeups, "times a producer woke the sleeping drain thread") \
 	X(largest_batch, "most descriptors released by one flush") \
-	X(backlog, "descriptors deferred and not yet released")
+	X(backlog, "descriptors deferred and not yet released") \
+	X(given_back, "descriptors handed to ->give_back() after a flush gave up") \
+	X(bound_waits, "times pgfree_defer_wait() found its list at the mark") \
+	X(drain_thread, "1 if the domain has a drain thread, 0 if the caller drains")
 
 /**
  * struct pgfree_stats - a snapshot of a domain's counters
@@ -190,8 +241,8 @@ struct pgfree_config {
  * Every field counts since the domain was created.  The snapshot is taken
  * between two drains; @backlog is counted by walking the queues, so it is
  * exact for the moment each queue was read (producers may add meanwhile).
- * @deferred is released + backlog: pgfree counts on the consumer side so
- * that pgfree_defer() stays one atomic operation.
+ * @deferred is released + given_back + backlog: pgfree counts on the
+ * consumer side so that pgfree_defer() stays one atomic operation.
  */
 struct pgfree_stats {
 #define PGFREE_STATS_MEMBER_(name, desc) uint64_t name;
@@ -210,9 +261,11 @@ struct pgfree_domain;
  * Context: a thread that may sleep and allocate.
  *
  * Return: 0; -EINVAL for a NULL argument, a missing ->flush or ->release,
- * an unknown design or flag, an out-of-range number, or PGFREE_F_NO_DELAY
- * together with a non-zero batch_delay_us; -ENOMEM; or the
- * error of pthread_create() (negated) when the drain thread cannot start.
+ * an unknown design or flag, an out-of-range number, PGFREE_F_NO_DELAY
+ * together with a non-zero batch_delay_us, PGFREE_F_BOUNDED without
+ * backlog_max, or backlog_max with a locked design (V5, V3); -ENOMEM; or
+ * the error of pthread_create() (negated) when the drain thread cannot
+ * start and PGFREE_F_THREAD_FALLBACK is not set.
  */
 PGFREE_API int pgfree_domain_create(const struct pgfree_config *cfg,
 				    struct pgfree_domain **out);
@@ -238,10 +291,48 @@ PGFREE_API int pgfree_domain_create(const struct pgfree_config *cfg,
  * point); the V3 design called from inside its own ->release() queues
  * without the lock, which its drain already holds.
  *
+ * With a backlog mark (struct pgfree_config.backlog_max) the CPU's list's
+ * count is updated too: a plain load and store of a word on the list's own
+ * cache line, or an atomic add with PGFREE_F_BOUNDED; the producer that
+ * makes the count reach the list's share wakes the drain thread at once.
+ * pgfree_defer() never waits for the mark: see pgfree_defer_wait().
+ *
+ * Misuse: deferring a node that is already queued (in this or another
+ * domain) corrupts the lists.  A library built with PGFREE_DEBUG detects it
+ * and returns -EEXIST without queueing; otherwise it is not checked.
+ *
  * Return: 0; -EINVAL if @dom or @node is NULL; -ESHUTDOWN if @dom was
- * destroyed (the node is not queued and stays the caller's).
+ * destroyed; -EEXIST (PGFREE_DEBUG builds) if @node is already queued.  On
+ * any error the node is not queued and stays the caller's.
  */
 PGFREE_API int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node);
+
+/**
+ * pgfree_defer_wait() - queue a descriptor, waiting while the backlog is at
+ * the mark
+ * @dom: a domain created with PGFREE_F_BOUNDED
+ * @node: the node embedded in the descriptor; not on any list
+ *
+ * As pgfree_defer(), but first, while the current CPU's list holds its
+ * share of backlog_max (descriptors deferred and not yet released), waits:
+ * it wakes the drain thread and helps (drains in the caller, taking turns
+ * with other drains) until a drain has released enough.  It queues only
+ * when its list is below its share, so while every producer uses this call
+ * the backlog never exceeds backlog_max (rounded up to a multiple of the
+ * number of lists), however fast they produce.  pgfree_defer() calls on
+ * the same domain are counted too, never wait, and may go over the mark.
+ * A failing ->flush() is retried with back-off as by pgfree_barrier().
+ * Context: may sleep and may run ->flush() and ->release() in the caller
+ * (do not hold locks those callbacks take).  From inside a callback of
+ * @dom it queues without waiting (waiting would be for itself).
+ *
+ * Barriers: as pgfree_defer().
+ *
+ * Return: 0; -EINVAL if @dom or @node is NULL or @dom has no
+ * PGFREE_F_BOUNDED; -ESHUTDOWN; -EEXIST as pgfree_defer().  On any error
+ * the node is not queued and stays the caller's.
+ */
+PGFREE_API int pgfree_defer_wait(struct pgfree_domain *dom, struct pgfree_llist_node *node);
 
 /**
  * pgfree_drain() - drain now, from the caller
@@ -255,7 +346,9 @@ PGFREE_API int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node 
  *
  * Return: the number of descriptors released (0 when nothing was queued);
  * the negative error ->flush() returned (the batch is kept for the next
- * drain); -EINVAL; -ESHUTDOWN; -EDEADLK from inside a callback of @dom.
+ * drain), or PGFREE_FLUSH_GIVE_UP (-ECANCELED) when it gave the batch up
+ * and the batch went to ->give_back(); -EINVAL; -ESHUTDOWN; -EDEADLK from
+ * inside a callback of @dom.
  */
 PGFREE_API long pgfree_drain(struct pgfree_domain *dom);
 
@@ -275,9 +368,30 @@ PGFREE_API long pgfree_drain(struct pgfree_domain *dom);
  * happens-before the return.
  * Context: may sleep; not from inside this domain's callbacks.
  *
- * Return: 0; -EINVAL; -ESHUTDOWN; -EDEADLK from inside a callback of @dom.
+ * A batch given up by ->flush() (PGFREE_FLUSH_GIVE_UP) is handed to
+ * ->give_back() and counts as done: the barrier then returns -ECANCELED.
+ *
+ * Return: 0; -ECANCELED when some descriptors were given back while it
+ * waited (possibly also ones deferred after the call began); -EINVAL;
+ * -ESHUTDOWN; -EDEADLK from inside a callback of @dom.
  */
 PGFREE_API int pgfree_barrier(struct pgfree_domain *dom);
+
+/**
+ * pgfree_barrier_timeout() - pgfree_barrier() with a time limit
+ * @dom: the domain
+ * @timeout_ns: how long to wait, in nanoseconds (CLOCK_MONOTONIC)
+ *
+ * For a ->flush() that hangs or keeps failing: returns -ETIMEDOUT instead
+ * of waiting forever.  Nothing is lost on a timeout: the descriptors stay
+ * queued and the drain goes on.  On a domain without a drain thread the
+ * drain runs in the caller, and a ->flush() that hangs there cannot be
+ * interrupted; one that fails is retried until the time is up.
+ * Context: may sleep; not from inside this domain's callbacks.
+ *
+ * Return: as pgfree_barrier(), or -ETIMEDOUT.
+ */
+PGFREE_API int pgfree_barrier_timeout(struct pgfree_domain *dom, uint64_t timeout_ns);
 
 /**
  * pgfree_domain_destroy() - release everything still queued and end a domain
@@ -297,6 +411,23 @@ PGFREE_API int pgfree_barrier(struct pgfree_domain *dom);
  * inside a callback of @dom.
  */
 PGFREE_API int pgfree_domain_destroy(struct pgfree_domain *dom);
+
+/**
+ * pgfree_domain_destroy_timeout() - pgfree_domain_destroy() with a time
+ * limit
+ * @dom: the domain
+ * @timeout_ns: how long to wait for the flush of what is queued
+ *
+ * First waits, as pgfree_barrier_timeout(), for everything queued to be
+ * flushed and released.  If that times out, returns -ETIMEDOUT and the
+ * domain is untouched and still live: fix the flush and call again.
+ * Otherwise destroys it as pgfree_domain_destroy() (what ->release()
+ * callbacks queue meanwhile is drained without a time limit).
+ * Context: may sleep; not from inside this domain's callbacks.
+ *
+ * Return: as pgfree_domain_destroy(), or -ETIMEDOUT.
+ */
+PGFREE_API int pgfree_domain_destroy_timeout(struct pgfree_domain *dom, uint64_t timeout_ns);
 
 /**
  * pgfree_stats() - read a domain's counters

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+/*
+ * The backlog mark with forward progress (struct pgfree_config.backlog_max,
+ * PGFREE_F_BOUNDED): the consumer's side of the exact count and the wait
+ * of pgfree_defer_wait().
+ *
+ * Why the bound holds: with PGFREE_F_BOUNDED each list's count is raised
+ * (atomically) before a node is linked into the list and lowered only
+ * after the node was released or given back (enum pgfree_mark_mode), so it
+ * is never below the number of that list's nodes still held by pgfree.
+ * pgfree_defer_wait() links a node only after its own add took the count
+ * from below the list's share (mark_share) -- an add that found it full is
+ * undone -- so the nodes it queued on one list never exceed mark_share,
+ * and those of all lists never exceed nr_slots * mark_share, which is
+ * backlog_max rounded up to a multiple of the number of lists.
+ *
+ * Why it makes progress: a waiter wakes the drain thread and then drains
+ * itself, taking turns with the drain thread on drain_lock, until its list
+ * is below its share; a drain takes everything queued, and every list's
+ * count falls when its nodes are released.  A failing flush is retried with
+ * back-off (nothing is released unflushed); a flush that gives up hands
+ * the batch to ->give_back(), which lowers the count as a release does.
+ */
+#include <errno.h>
+#include <sched.h>
+
+#include "domain.h"
+#include "wake.h"
+
+/**
+ * __pgfree_mark_settle() - lower the exact counts by what was released
+ * @dom: the domain; the caller holds drain_lock, and dom->carry is empty
+ *	(its nodes were released or given back)
+ */
+void __pgfree_mark_settle(struct pgfree_domain *dom)
+{
+	if (dom->mark_mode != PGFREE_MARK_EXACT)
+		return;
+	for (unsigned int i = 0; i < dom->nr_slots; i++) {
+		if (!dom->taken[i])
+			continue;
+		/*
+		 * Relaxed: a waiter reads the count only to decide whether to
+		 * queue; nothing is published through it.  Waiters that sleep
+		 * re-read it under drain_lock, after this drain.
+		 */
+		atomic_fetch_sub_explicit(&dom->slots[i].queued, dom->taken[i],
+					  memory_order_relaxed);
+		dom->taken[i] = 0;
+	}
+}
+
+/**
+ * pgfree_bound_wait() - wait until @slot's list is below its share
+ * @dom: a MARK_EXACT domain
+ * @slot: the list the caller wants to queue on
+ *
+ * Wakes the drain thread (skipping its batching delay) and drains in the
+ * caller, under drain_lock, until the list's count is below mark_share.
+ * Context: may sleep; not from inside a callback of @dom.
+ *
+ * Return: 0, or -ESHUTDOWN if the domain was destroyed meanwhile (the
+ * caller's bug, reported rather than waited on).
+ */
+int pgfree_bound_wait(struct pgfree_domain *dom, struct pgfree_slot *slot)
+{
+	uint64_t pause = 0;
+
+	/* Relaxed: a statistic. */
+	atomic_fetch_add_explicit(&dom->bound_waits, 1, memory_order_relaxed);
+	pgfree_gather_wake(dom);
+
+	for (;;) {
+		long r;
+
+		/* Relaxed: as in pgfree_defer(). */
+		if (atomic_load_explicit(&dom->state, memory_order_relaxed) != PGFREE_STATE_LIVE)
+			return -ESHUTDOWN;
+
+		pthread_mutex_lock(&dom->drain_lock);
+		if (atomic_load_explicit(&slot->queued, memory_order_relaxed) < dom->mark_share) {
+			pthread_mutex_unlock(&dom->drain_lock);
+			return 0;
+		}
+		pgfree_debug_yield();
+		r = __pgfree_drain(dom);
+		pthread_mutex_unlock(&dom->drain_lock);
+
+		if (r < 0 && r != PGFREE_FLUSH_GIVE_UP)
+			pgfree_backoff(&pause);		/* the flush failed */
+		else if (r == 0)
+			/* Counted nodes not linked yet (a producer between its
+			 * add and its CAS): let it run. */
+			sched_yield();
+	}
+}

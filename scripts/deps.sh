@@ -19,8 +19,9 @@ usage() {
 [ $# -eq 1 ] || usage
 
 # The normal test build also builds the benchmark and runs its smoke test.
-test_pkgs=(cmake gcc g++ clang make pkg-config python3 libcriterion-dev liburcu-dev
-	libatomic-ops-dev libbenchmark-dev spin)
+# clang + libclang-rt-dev: the asan build and its libFuzzer API fuzzer.
+test_pkgs=(cmake gcc g++ clang libclang-rt-dev make pkg-config python3 libcriterion-dev
+	liburcu-dev libatomic-ops-dev libbenchmark-dev spin)
 bench_pkgs=("${test_pkgs[@]}" gnuplot-nox)
 
 case "$1" in

@@ -4,8 +4,11 @@
 # Build pgfree and run its tests, in up to three configurations:
 #
 #   normal   no sanitizer, warnings are errors (PGFREE_WERROR=ON)
-#   asan     AddressSanitizer + UndefinedBehaviorSanitizer (PGFREE_SANITIZE=address)
-#   tsan     ThreadSanitizer (PGFREE_SANITIZE=thread)
+#   asan     Clang, AddressSanitizer + UndefinedBehaviorSanitizer
+#            (PGFREE_SANITIZE=address), the misuse checks (PGFREE_DEBUG) and
+#            the libFuzzer API fuzzer (PGFREE_FUZZ_REQUIRED)
+#   tsan     ThreadSanitizer (PGFREE_SANITIZE=thread) with random yields
+#            between protocol steps (PGFREE_DEBUG_YIELD)
 #
 # Usage: scripts/test.sh [normal] [asan] [tsan]     (default: all three)
 #
@@ -14,7 +17,8 @@
 # failing configuration, prints a summary, and exits 1 if any failed.
 #
 # Environment:
-#   CC                    the C compiler (as for CMake)
+#   CC                    the C compiler (as for CMake) of the normal and tsan builds
+#   CC_ASAN, CXX_ASAN     the asan build's compilers (default clang, clang++)
 #   PGFREE_TEST_JOBS      parallel build jobs (default: nproc)
 #   PGFREE_CTEST_JOBS     parallel tests (default: 1; the tests are
 #                         multi-threaded stress tests and want the CPUs)
@@ -131,9 +135,14 @@ run_build() {
 
 	case "$name" in
 	normal) cmake_args+=(-DPGFREE_SANITIZE= -DPGFREE_WERROR=ON -DPGFREE_BUILD_BENCH=ON) ;;
-	asan) cmake_args+=(-DPGFREE_SANITIZE=address -DPGFREE_WERROR=OFF -DPGFREE_BUILD_BENCH=OFF) ;;
+	asan)
+		# Clang: libFuzzer comes with it (Debian's libclang-rt-dev).
+		cmake_args+=(-DPGFREE_SANITIZE=address -DPGFREE_WERROR=OFF -DPGFREE_BUILD_BENCH=OFF
+			-DPGFREE_DEBUG=ON -DPGFREE_FUZZ_REQUIRED=ON
+			-DCMAKE_C_COMPILER="${CC_ASAN:-clang}" -DCMAKE_CXX_COMPILER="${CXX_ASAN:-clang++}")
+		;;
 	tsan)
-		cmake_args+=(-DPGFREE_SANITIZE=thread -DPGFREE_WERROR=OFF)
+		cmake_args+=(-DPGFREE_SANITIZE=thread -DPGFREE_WERROR=OFF -DPGFREE_DEBUG_YIELD=ON)
 		prefix=(${tsan_prefix[@]+"${tsan_prefix[@]}"})
 		;;
 	esac

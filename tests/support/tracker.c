@@ -42,6 +42,7 @@ struct pgfree_config tracker_config(struct tracker *t, unsigned int design, unsi
 	cfg.flags = flags;
 	cfg.ops.flush = tracker_flush;
 	cfg.ops.release = tracker_release;
+	cfg.ops.give_back = tracker_give_back;
 	cfg.ops.range_of = t->use_range ? tracker_range_of : NULL;
 	cfg.ctx = t;
 	return cfg;
@@ -265,11 +266,32 @@ void tracker_release(void *ctx, struct pgfree_llist_node *batch)
 	tracker_leave(t);
 }
 
+void tracker_give_back(void *ctx, struct pgfree_llist_node *batch)
+{
+	struct tracker *t = ctx;
+	struct tdesc *d, *tmp;
+	uint64_t n = 0;
+
+	tracker_enter(t, "->give_back()");
+	/* _safe: the caller owns the node again and may queue it at once. */
+	pgfree_llist_for_each_entry_safe(d, tmp, batch, node) {
+		int want = TDESC_DEFERRED;
+
+		if (!atomic_compare_exchange_strong(&d->state, &want, TDESC_IDLE))
+			tracker_violation(t, "->give_back() got producer %u seq %u in state %s",
+					  d->producer, d->seq, tdesc_state_name(want));
+		atomic_fetch_add(&d->given_backs, 1);
+		n++;
+	}
+	atomic_fetch_add(&t->given_back, n);
+	tracker_leave(t);
+}
+
 size_t tracker_verify(struct tracker *t, struct tdesc *d, size_t n, char *msg, size_t len)
 {
 	size_t bad = 0;
 	uint64_t deferred = atomic_load(&t->deferred);
-	uint64_t released = atomic_load(&t->released);
+	uint64_t released = atomic_load(&t->released) + atomic_load(&t->given_back);
 	uint64_t violations = atomic_load(&t->violations);
 
 	msg[0] = '\0';
@@ -284,6 +306,8 @@ size_t tracker_verify(struct tracker *t, struct tdesc *d, size_t n, char *msg, s
 
 		if (s == TDESC_RELEASED && r == d[i].redefers_done + 1 && !d[i].redefer)
 			continue;
+		if (s == TDESC_IDLE && atomic_load(&d[i].given_backs))
+			continue;
 		if (!bad++)
 			snprintf(msg, len, "descriptor %zu (producer %u seq %u): state %s, released "
 				 "%u times, re-deferred %u times, %u re-defers left",
@@ -292,7 +316,7 @@ size_t tracker_verify(struct tracker *t, struct tdesc *d, size_t n, char *msg, s
 	}
 	if (released != deferred) {
 		if (!bad)
-			snprintf(msg, len, "released %" PRIu64 " of %" PRIu64 " deferred",
+			snprintf(msg, len, "released or gave back %" PRIu64 " of %" PRIu64 " deferred",
 				 released, deferred);
 		bad++;
 	}

@@ -52,6 +52,7 @@ enum tdesc_state {
  * @releases: times ->release() received it
  * @redefer: times ->release() still has to defer it again
  * @redefers_done: times ->release() deferred it again
+ * @given_backs: times ->give_back() received it (it is then IDLE again)
  */
 struct tdesc {
 	struct pgfree_llist_node node;
@@ -63,6 +64,7 @@ struct tdesc {
 	_Atomic uint32_t releases;
 	uint32_t redefer;
 	uint32_t redefers_done;
+	_Atomic uint32_t given_backs;
 };
 
 struct tracker;
@@ -99,6 +101,7 @@ typedef void (*tracker_release_hook)(struct tracker *t, struct pgfree_llist_node
  * @deferred: successful tracker_defer() calls, re-defers included
  * @released: descriptors released
  * @redeferred: re-defers done from ->release()
+ * @given_back: descriptors handed to ->give_back()
  * @violations: invariant violations seen
  * @msg_state: 0, 1 while the first message is written, 2 once it is
  * @msg: the first violation's description
@@ -130,6 +133,7 @@ struct tracker {
 	_Atomic uint64_t deferred;
 	_Atomic uint64_t released;
 	_Atomic uint64_t redeferred;
+	_Atomic uint64_t given_back;
 
 	_Atomic uint64_t violations;
 	_Atomic int msg_state;
@@ -202,6 +206,8 @@ int tracker_defer(struct tracker *t, struct pgfree_domain *dom, struct tdesc *d)
 /* The callbacks, usable by hand (the negative controls call them). */
 int tracker_flush(void *ctx, const struct pgfree_range *range);
 void tracker_release(void *ctx, struct pgfree_llist_node *batch);
+/* ->give_back(): each node must be DEFERRED; it becomes IDLE (the caller's). */
+void tracker_give_back(void *ctx, struct pgfree_llist_node *batch);
 int tracker_range_of(void *ctx, const struct pgfree_llist_node *node, struct pgfree_range *range);
 
 /* Record a violation (first message kept).  Any thread. */
@@ -221,7 +227,8 @@ const char *tracker_first_violation(struct tracker *t);
  * @len: size of @msg
  *
  * Checks: no violation recorded; every descriptor RELEASED, received by
- * ->release() once per defer, no re-defer left; released == deferred.
+ * ->release() once per defer, no re-defer left, or else IDLE and given
+ * back at least once; released + given_back == deferred.
  *
  * Return: the number of problems (0 when all is well).
  */

@@ -139,6 +139,7 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 		}
 	}
 	pthread_mutex_init(&dom->drain_lock, NULL);
+	pthread_mutex_init(&dom->gen_lock, NULL);
 	pgfree_cond_init_monotonic(&dom->drain_done);
 	atomic_init(&dom->state, PGFREE_STATE_LIVE);
 
@@ -146,6 +147,7 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 		err = pgfree_start_drain_thread(dom);
 		if (err && !(cfg->flags & PGFREE_F_THREAD_FALLBACK)) {
 			pthread_cond_destroy(&dom->drain_done);
+			pthread_mutex_destroy(&dom->gen_lock);
 			pthread_mutex_destroy(&dom->drain_lock);
 			free(dom->taken);
 			dom->dops->fini(dom);
@@ -365,6 +367,7 @@ static int domain_destroy(struct pgfree_domain *dom, uint64_t deadline_ns)
 	free(dom->taken);
 	dom->taken = NULL;
 	pthread_cond_destroy(&dom->drain_done);
+	pthread_mutex_destroy(&dom->gen_lock);
 	pthread_mutex_destroy(&dom->drain_lock);
 	pgfree_tombstone_add(dom);
 	return 0;

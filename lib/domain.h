@@ -146,13 +146,21 @@ struct pgfree_domain {
 
 	/* The consumer's side, all under drain_lock. */
 	pthread_mutex_t drain_lock pgfree_cacheline_aligned;
+	/*
+	 * The drains' generations, under gen_lock (and written with
+	 * drain_lock held too), so that a barrier waits on them without
+	 * drain_lock: a ->flush() that hangs holds drain_lock, and a barrier
+	 * with a timeout must still be able to give up.
+	 */
+	pthread_mutex_t gen_lock;
 	pthread_cond_t drain_done;	/* gen_done moved; waited on by barrier */
 	uint64_t gen_started;		/* drains begun */
 	uint64_t gen_done;		/* last drain that ended with nothing kept */
+	uint64_t giveups;		/* drains whose batch was given back */
 	struct pgfree_batch carry;	/* detached, not yet flushed */
 	uint64_t *taken;		/* MARK_EXACT: per list, nodes of carry */
 	uint64_t released, flushes, flush_failures, drains, largest_batch;
-	uint64_t given_back, giveups;	/* nodes given back; batches given up */
+	uint64_t given_back;		/* nodes given back */
 
 	struct pgfree_config cfg;	/* defaults filled in */
 	pthread_t thread;

@@ -66,14 +66,17 @@
  *    list before it parks.  Requests (barrier's kick, destroy's stop) use
  *    the same pairing: store the request, fence, read parked.
  *
- * 6. Barrier.  pgfree_barrier() reads gen_started under drain_lock and waits
+ * 6. Barrier.  pgfree_barrier() reads gen_started under gen_lock and waits
  *    for gen_done >= gen_started + 1, i.e. for a drain that began after the
  *    barrier's critical section and ended with dom->carry flushed and
  *    released.  Every D(n) that returned before the barrier was called
  *    happens-before that critical section, hence before that drain's X
  *    steps, so n was detached by that drain or an earlier one; either way it
  *    was in dom->carry and was released by the time gen_done was set (under
- *    the lock, which the barrier re-reads under the lock).
+ *    gen_lock, which the barrier re-reads under gen_lock).  A drain
+ *    increments gen_started under gen_lock before its first detach, so the
+ *    drain numbered target begins its X steps after the barrier read.
+ *    A batch given up counts as done (it left pgfree, to ->give_back()).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -167,11 +170,14 @@ static void batch_reset(struct pgfree_batch *batch)
 }
 
 /* Wake barrier waiters: a drain ended with nothing kept. */
-static void __drain_completed(struct pgfree_domain *dom, uint64_t gen)
+static void __drain_completed(struct pgfree_domain *dom, uint64_t gen, bool gave_up)
 {
 	__pgfree_mark_settle(dom);
+	pthread_mutex_lock(&dom->gen_lock);
 	dom->gen_done = gen;
+	dom->giveups += gave_up;
 	pthread_cond_broadcast(&dom->drain_done);
+	pthread_mutex_unlock(&dom->gen_lock);
 }
 
 /*
@@ -188,7 +194,6 @@ static uint64_t __give_back(struct pgfree_domain *dom)
 	pgfree_debug_chain_unqueue(batch);
 	dom->cfg.ops.give_back(dom->cfg.ctx, batch);
 	dom->given_back += n;
-	dom->giveups++;
 	return n;
 }
 
@@ -205,9 +210,12 @@ long __pgfree_drain(struct pgfree_domain *dom)
 	struct pgfree_cb_frame frame;
 	struct pgfree_range range;
 	struct pgfree_llist_node *batch;
-	uint64_t gen = ++dom->gen_started;
-	uint64_t n;
+	uint64_t gen, n;
 	int err;
+
+	pthread_mutex_lock(&dom->gen_lock);
+	gen = ++dom->gen_started;
+	pthread_mutex_unlock(&dom->gen_lock);
 
 	if (!carry->first)
 		batch_reset(carry);
@@ -218,7 +226,7 @@ long __pgfree_drain(struct pgfree_domain *dom)
 	dom->dops->__take(dom, carry);
 	if (!carry->count) {
 		pgfree_cb_exit(&frame);
-		__drain_completed(dom, gen);
+		__drain_completed(dom, gen, false);
 		return 0;
 	}
 
@@ -238,7 +246,7 @@ long __pgfree_drain(struct pgfree_domain *dom)
 		if (err == PGFREE_FLUSH_GIVE_UP && dom->cfg.ops.give_back) {
 			__give_back(dom);
 			pgfree_cb_exit(&frame);
-			__drain_completed(dom, gen);
+			__drain_completed(dom, gen, true);
 			return PGFREE_FLUSH_GIVE_UP;
 		}
 		pgfree_cb_exit(&frame);
@@ -260,7 +268,7 @@ long __pgfree_drain(struct pgfree_domain *dom)
 	dom->drains++;
 	if (n > dom->largest_batch)
 		dom->largest_batch = n;
-	__drain_completed(dom, gen);
+	__drain_completed(dom, gen, false);
 	return (long)n;
 }
 
@@ -343,6 +351,8 @@ static int backoff_until(uint64_t *pause, uint64_t deadline)
  */
 int pgfree_wait_drained(struct pgfree_domain *dom, uint64_t deadline_ns)
 {
+	struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000u),
+			       .tv_nsec = (long)(deadline_ns % 1000000000u) };
 	uint64_t target, giveups, pause = 0;
 	int r = 0;
 
@@ -351,7 +361,12 @@ int pgfree_wait_drained(struct pgfree_domain *dom, uint64_t deadline_ns)
 		for (;;) {
 			long n;
 
-			pthread_mutex_lock(&dom->drain_lock);
+			/* Another thread's drain may hang in ->flush(): bounded wait. */
+			if (!deadline_ns)
+				pthread_mutex_lock(&dom->drain_lock);
+			else if (pthread_mutex_clocklock(&dom->drain_lock, CLOCK_MONOTONIC, &ts))
+				return -ETIMEDOUT;
+			/* giveups changes only under drain_lock, which we hold. */
 			giveups = dom->giveups;
 			n = __pgfree_drain(dom);
 			if (dom->giveups != giveups)
@@ -364,7 +379,7 @@ int pgfree_wait_drained(struct pgfree_domain *dom, uint64_t deadline_ns)
 		}
 	}
 
-	pthread_mutex_lock(&dom->drain_lock);
+	pthread_mutex_lock(&dom->gen_lock);
 	target = dom->gen_started + 1;
 	giveups = dom->giveups;
 	/*
@@ -376,14 +391,11 @@ int pgfree_wait_drained(struct pgfree_domain *dom, uint64_t deadline_ns)
 	pgfree_wake_if_parked(dom);
 	while (dom->gen_done < target) {
 		if (!deadline_ns) {
-			pthread_cond_wait(&dom->drain_done, &dom->drain_lock);
+			pthread_cond_wait(&dom->drain_done, &dom->gen_lock);
 			continue;
 		}
-		struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000u),
-				       .tv_nsec = (long)(deadline_ns % 1000000000u) };
-
 		/* drain_done runs on CLOCK_MONOTONIC (domain.c). */
-		if (pthread_cond_timedwait(&dom->drain_done, &dom->drain_lock, &ts) == ETIMEDOUT &&
+		if (pthread_cond_timedwait(&dom->drain_done, &dom->gen_lock, &ts) == ETIMEDOUT &&
 		    dom->gen_done < target) {
 			r = -ETIMEDOUT;
 			break;
@@ -391,7 +403,7 @@ int pgfree_wait_drained(struct pgfree_domain *dom, uint64_t deadline_ns)
 	}
 	if (!r && dom->giveups != giveups)
 		r = -ECANCELED;
-	pthread_mutex_unlock(&dom->drain_lock);
+	pthread_mutex_unlock(&dom->gen_lock);
 	return r;
 }
 

@@ -7,8 +7,8 @@
  * copy of memory as it was at that instant: the drain threads are gone, and
  * any lock another thread held stays held forever.  So, before the fork,
  * the forking thread takes every lock a domain's state hangs on, in one
- * order (registry, then each domain's drain_lock, its design lock, the
- * debug set, the tombstone list), waiting for a running drain to finish:
+ * order (registry, then each domain's drain_lock, gen_lock, its design
+ * lock, the debug set, the tombstone list), waiting for a running drain to finish:
  * the copy is then consistent (no drain half done, dom->carry whole).
  * After the fork the parent drops them and goes on undisturbed.  The
  * child drops them too (it holds them: it is the forking thread), makes
@@ -40,6 +40,7 @@ static void fork_prepare(void)
 		dom->fork_locked = !pgfree_in_callback_of(dom);
 		if (dom->fork_locked)
 			pthread_mutex_lock(&dom->drain_lock);
+		pthread_mutex_lock(&dom->gen_lock);	/* a barrier's, briefly */
 		if (dom->dops->fork_lock)
 			dom->dops->fork_lock(dom);
 	}
@@ -54,6 +55,7 @@ static void fork_parent(void)
 	for (struct pgfree_domain *dom = registry; dom; dom = dom->reg_next) {
 		if (dom->dops->fork_unlock)
 			dom->dops->fork_unlock(dom);
+		pthread_mutex_unlock(&dom->gen_lock);
 		if (dom->fork_locked)
 			pthread_mutex_unlock(&dom->drain_lock);
 	}
@@ -67,6 +69,7 @@ static void fork_child(void)
 	for (struct pgfree_domain *dom = registry; dom; dom = dom->reg_next) {
 		if (dom->dops->fork_unlock)
 			dom->dops->fork_unlock(dom);
+		pthread_mutex_unlock(&dom->gen_lock);
 		if (!dom->fork_locked)
 			continue;	/* forked from its callback: left alone */
 

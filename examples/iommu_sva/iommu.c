@@ -70,6 +70,7 @@ void iommu_init(struct iommu *iommu, struct pool *pool, uint64_t root,
 	 * (the zeroed caches are tagged 0). */
 	atomic_init(&iommu->epoch, 1);
 	atomic_init(&iommu->flushes, 0);
+	iommu->no_wait = false;
 	iommu->devs = devs;
 	iommu->nr_devs = nr_devs;
 	for (unsigned int i = 0; i < nr_devs; i++) {
@@ -215,7 +216,7 @@ void iommu_flush_all(struct iommu *iommu)
 	 * new-epoch walks synchronize with (point 3). */
 	uint64_t new = atomic_fetch_add_explicit(&iommu->epoch, 1, memory_order_seq_cst) + 1;
 
-	for (unsigned int i = 0; i < iommu->nr_devs; i++) {
+	for (unsigned int i = 0; i < iommu->nr_devs && !iommu->no_wait; i++) {
 		uint64_t a;
 
 		/* Seq_cst: point 2; its acquire half gives point 4. */

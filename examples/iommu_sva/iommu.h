@@ -9,6 +9,7 @@
 #define IOMMU_SVA_IOMMU_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "pagetable.h"
@@ -62,6 +63,8 @@ struct iommu_dev {
  * @root: the PGD pointer (the PASID table's entry for the kernel space)
  * @epoch: the flush epoch, from 1; a flush moves it on
  * @flushes: flushes done
+ * @no_wait: the flush invalidates but does not wait for walks in flight
+ *	(--no-wait: shows that the wait is needed; never set by the test)
  * @devs: the devices
  * @nr_devs: how many
  */
@@ -70,6 +73,7 @@ struct iommu {
 	uint64_t root;
 	_Alignas(64) _Atomic uint64_t epoch;
 	_Atomic uint64_t flushes;
+	bool no_wait;
 	struct iommu_dev *devs;
 	unsigned int nr_devs;
 };

@@ -5,7 +5,12 @@
  * threads, print one table row per mode, and with --check say whether the
  * bug showed where it must (none) and only there (v5, pgfree).
  *
- *   pgfree_iommu_sva [--mode=none|v5|pgfree|all] [--seconds=S] [--devices=N] [--check]
+ *   pgfree_iommu_sva [--mode=none|v5|pgfree|all] [--seconds=S] [--devices=N]
+ *                    [--check] [--no-wait]
+ *
+ * --no-wait makes the flush invalidate the caches without waiting for the
+ * walks in flight: v5 and pgfree then show stale walks too, which is why
+ * the wait is there.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -51,11 +56,13 @@ static uint64_t stale_now(const struct iommu *iommu)
  * @seconds: how long the kernel thread runs (mode none: at least that,
  *	and on until a stale walk is seen or NONE_CAP_S)
  * @nr_devs: device threads
+ * @no_wait: --no-wait
  * @res: the figures
  *
  * Return: 0 or a negative errno.
  */
-static int run_mode(enum mode mode, double seconds, unsigned int nr_devs, struct result *res)
+static int run_mode(enum mode mode, double seconds, unsigned int nr_devs, bool no_wait,
+		    struct result *res)
 {
 	static struct pool pool;
 	static struct pagetable pt;
@@ -75,6 +82,7 @@ static int run_mode(enum mode mode, double seconds, unsigned int nr_devs, struct
 	if (err)
 		goto out_pool;
 	iommu_init(&iommu, &pool, pt.root, devs, nr_devs);
+	iommu.no_wait = no_wait;
 	err = reclaim_start(&rec, mode, &pool, &iommu);
 	if (err)
 		goto out_pool;
@@ -138,7 +146,7 @@ out:
 static void usage(const char *argv0)
 {
 	fprintf(stderr, "usage: %s [--mode=none|v5|pgfree|all] [--seconds=S] "
-		"[--devices=N] [--check]\n", argv0);
+		"[--devices=N] [--check] [--no-wait]\n", argv0);
 	exit(2);
 }
 
@@ -148,7 +156,7 @@ int main(int argc, char **argv)
 	struct result res[MODE_COUNT];
 	double seconds = 2.0;
 	unsigned int nr_devs = 2;
-	bool check = false;
+	bool check = false, no_wait = false;
 	int status = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -173,13 +181,16 @@ int main(int argc, char **argv)
 			nr_devs = (unsigned int)n;
 		} else if (!strcmp(a, "--check")) {
 			check = true;
+		} else if (!strcmp(a, "--no-wait")) {
+			no_wait = true;
 		} else {
 			usage(argv[0]);
 		}
 	}
 
-	printf("iommu_sva: %u device(s), %u frames, %d live ranges of <= %d pages\n",
-	       nr_devs, POOL_PAGES, NR_LIVE, MAX_RANGE);
+	printf("iommu_sva: %u device(s), %u frames, %d live ranges of <= %d pages%s\n",
+	       nr_devs, POOL_PAGES, NR_LIVE, MAX_RANGE,
+	       no_wait ? ", flush does NOT wait for walks" : "");
 	printf("%-7s %7s %11s %12s %14s %14s %8s %10s\n", "mode", "seconds", "stale walks",
 	       "map+unmap/s", "tables freed/s", "translations/s", "flushes", "pool waits");
 	for (int m = 0; m < MODE_COUNT; m++) {
@@ -188,7 +199,7 @@ int main(int argc, char **argv)
 
 		if (!run[m])
 			continue;
-		err = run_mode(m, seconds, nr_devs, r);
+		err = run_mode(m, seconds, nr_devs, no_wait, r);
 		if (err) {
 			fprintf(stderr, "mode %s: %s\n", mode_name(m), pgfree_strerror(err));
 			return 2;

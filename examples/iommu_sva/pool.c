@@ -30,7 +30,11 @@ int pool_init(struct pool *pool, unsigned int nr_pages)
 		pool_destroy(pool);
 		return -ENOMEM;
 	}
-	memset(pool->frame, 0, (size_t)nr_pages * PAGE_SIZE);
+	/* Before any other thread exists: no ordering needed. */
+	for (size_t i = 0; i < (size_t)nr_pages * PT_ENTRIES; i++)
+		atomic_init(&pool->frame[i / PT_ENTRIES][i % PT_ENTRIES], 0);
+	for (unsigned int i = 0; i < nr_pages; i++)
+		atomic_init(&pool->desc[i].gen, 0);
 	pool->nr_pages = nr_pages;
 	pgfree_init_llist_head(&pool->returned);
 	/* Lowest frame first, so that frame 0 becomes the root table. */

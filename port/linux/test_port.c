@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+/*
+ * The ported mm/pgtable-generic.c code, run in user space against shim/ and
+ * checked on every descriptor for the invariant pgfree keeps:
+ *
+ *   a descriptor is freed only after a flush that began after its
+ *   pagetable_free_kernel() call has returned; each one is freed exactly
+ *   once; none is left behind once the workqueue is idle.
+ *
+ * The checker works like tests/support/tracker.h, adapted to the kernel
+ * interface: one seq_cst logical clock.  The producer stamps a descriptor
+ * just before pagetable_free_kernel(); the flush hook
+ * (iommu_sva_invalidate_kva_range()) takes a stamp at entry and publishes
+ * it when it returns; the free hook (__pagetable_free()) requires the last
+ * published flush stamp to be larger than the descriptor's.  Stamping
+ * before the call makes the check a little weaker than the contract but
+ * never wrong about correct code: the worker took the descriptor (after
+ * its stamp) before the flush began.  A CAS'd state (IDLE -> QUEUED ->
+ * FREED) catches double frees and frees of something never queued; freed
+ * memory is poisoned so that a use after free shows up (ASan, or garbage).
+ *
+ * One executable per variant of the kernel file (CMakeLists.txt):
+ *   pgfree.port_linux_shim         pgtable-generic.c (per-CPU llists)
+ *   pgfree.port_linux_shim_v5      v5/pgtable-generic.c (6.19 as merged)
+ *   pgfree.port_linux_shim_mutant  pgtable-generic.c with the flush moved
+ *                                  after the frees: must be caught
+ *
+ * Options:
+ *   --expect-violation       negative control: succeed only if the checker
+ *                            reported a flush-before-free violation
+ *   --expect-no-empty-flush  fail if a flush had nothing to free after it
+ *                            (the per-CPU version skips the flush then)
+ * Environment:
+ *   PGFREE_TEST_SCALE        multiplies the 10^6 descriptors (default 1)
+ *   PGFREE_PORT_FLUSH_NS     time each flush spins (default 2000)
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
+#include <linux/workqueue.h>
+#include <asm/tlb.h>
+
+#define NR_PRODUCERS	8
+#define BASE_TOTAL	1000000UL
+#define BURST		128	/* descriptors between a producer's pauses */
+
+enum { PT_IDLE, PT_QUEUED, PT_FREED };
+
+/**
+ * struct tpt - a fake page-table page
+ * @pt: what the kernel code queues
+ * @stamp: clock value taken just before pagetable_free_kernel(); written by
+ *	the producer, read by the worker after it took @pt (ordered by the
+ *	list's release/acquire or by the v5 spinlock)
+ * @state: PT_*, moved by CAS
+ * @producer: which producer queued it (for messages)
+ * @seq: its index in the producer's array
+ */
+struct tpt {
+	struct ptdesc pt;
+	uint64_t stamp;
+	_Atomic int state;
+	uint32_t producer;
+	uint32_t seq;
+};
+
+static struct {
+	/* seq_cst: the stamps of all threads must be totally ordered */
+	_Atomic uint64_t clock;
+	/* stamp of the last flush that returned; release/acquire */
+	_Atomic uint64_t last_flush_start;
+	_Atomic int in_flush;
+	_Atomic uint64_t flushes;
+	_Atomic uint64_t queued;
+	_Atomic uint64_t freed;
+	_Atomic uint64_t violations;
+	_Atomic int msg_state;
+	char msg[320];
+	uint64_t flush_ns;
+	/*
+	 * Only the worker thread touches these (both hooks run in the work
+	 * function); the main thread reads them after flush_scheduled_work(),
+	 * which synchronizes with the worker through the workqueue's mutex.
+	 * Plain on purpose: a hook running on another thread would be a data
+	 * race that TSan reports.
+	 */
+	uint64_t frees_since_flush;
+	uint64_t empty_flushes;
+} chk;
+
+__attribute__((format(printf, 1, 2)))
+static void violation(const char *fmt, ...)
+{
+	int expected = 0;
+	va_list ap;
+
+	/* Relaxed: a counter read after the threads are joined. */
+	atomic_fetch_add_explicit(&chk.violations, 1, memory_order_relaxed);
+	/* First message wins; acq_rel so the reader sees the text. */
+	if (!atomic_compare_exchange_strong_explicit(&chk.msg_state, &expected, 1,
+						     memory_order_acq_rel, memory_order_relaxed))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(chk.msg, sizeof(chk.msg), fmt, ap);
+	va_end(ap);
+	atomic_store_explicit(&chk.msg_state, 2, memory_order_release);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The hook behind iommu_sva_invalidate_kva_range(): an IOTLB flush. */
+void iommu_sva_invalidate_kva_range(unsigned long start, unsigned long end)
+{
+	/* seq_cst: compared with the producers' stamps (see the top). */
+	uint64_t begin = atomic_fetch_add(&chk.clock, 1) + 1;
+	uint64_t until;
+
+	if (start != PAGE_OFFSET || end != TLB_FLUSH_ALL)
+		violation("flush of [%#lx, %#lx), not [PAGE_OFFSET, TLB_FLUSH_ALL)", start, end);
+	/* acq_rel: a second flush at the same time must see the first. */
+	if (atomic_exchange_explicit(&chk.in_flush, 1, memory_order_acq_rel))
+		violation("two flushes ran at the same time");
+
+	if (atomic_load_explicit(&chk.flushes, memory_order_relaxed) && !chk.frees_since_flush)
+		chk.empty_flushes++;
+	chk.frees_since_flush = 0;
+
+	until = now_ns() + chk.flush_ns;
+	while (chk.flush_ns && now_ns() < until)
+		;
+
+	atomic_store_explicit(&chk.in_flush, 0, memory_order_release);
+	/*
+	 * Release: a free hook that reads this stamp (acquire) is after the
+	 * flush's return.  One worker thread, so the stamps only grow.
+	 */
+	atomic_store_explicit(&chk.last_flush_start, begin, memory_order_release);
+	atomic_fetch_add_explicit(&chk.flushes, 1, memory_order_relaxed);
+}
+
+/* The hook behind __pagetable_free(): the page goes back to the allocator. */
+void shim_pagetable_free(struct ptdesc *pt)
+{
+	struct tpt *d = container_of(pt, struct tpt, pt);
+	uint64_t flushed = atomic_load_explicit(&chk.last_flush_start, memory_order_acquire);
+	int expected = PT_QUEUED;
+
+	if (flushed <= d->stamp)
+		violation("descriptor %u/%u freed before a flush that began after its "
+			  "pagetable_free_kernel() returned (queued at %llu, last flush "
+			  "began at %llu)", d->producer, d->seq, (unsigned long long)d->stamp,
+			  (unsigned long long)flushed);
+	/* acq_rel: orders this free after the queueing and before a re-free. */
+	if (!atomic_compare_exchange_strong_explicit(&d->state, &expected, PT_FREED,
+						     memory_order_acq_rel, memory_order_acquire))
+		violation("descriptor %u/%u freed in state %d (twice, or never queued)",
+			  d->producer, d->seq, expected);
+	if (atomic_load_explicit(&d->state, memory_order_relaxed) == PT_FREED)
+		memset(&d->pt, 0x6b, sizeof(d->pt));	/* the allocator owns it now */
+	chk.frees_since_flush++;
+	atomic_fetch_add_explicit(&chk.freed, 1, memory_order_relaxed);
+}
+
+/*
+ * Half the producers ask for an arbitrary CPU on every call: the worst case
+ * of "preempted and migrated between raw_cpu_ptr() and llist_add()", every
+ * list shared by every producer.
+ */
+static _Thread_local int tl_scramble;
+static _Thread_local uint32_t tl_rng;
+
+static int test_cpu_id(void)
+{
+	if (!tl_scramble) {
+		int cpu = sched_getcpu();
+
+		return cpu < 0 ? 0 : cpu;
+	}
+	tl_rng ^= tl_rng << 13;
+	tl_rng ^= tl_rng >> 17;
+	tl_rng ^= tl_rng << 5;
+	return (int)(tl_rng >> 8);
+}
+
+struct producer {
+	pthread_t thread;
+	uint32_t id;
+	size_t n;
+	struct tpt *d;
+};
+
+static void *producer_main(void *arg)
+{
+	struct producer *p = arg;
+
+	tl_scramble = p->id & 1;
+	tl_rng = 0x9e3779b9u * (p->id + 1);
+	for (size_t i = 0; i < p->n; i++) {
+		struct tpt *d = &p->d[i];
+		int expected = PT_IDLE;
+
+		if (!atomic_compare_exchange_strong_explicit(&d->state, &expected, PT_QUEUED,
+							     memory_order_relaxed,
+							     memory_order_relaxed))
+			violation("descriptor %u/%zu queued in state %d", p->id, i, expected);
+		/* seq_cst: see the top; taken before the call, never after. */
+		d->stamp = atomic_fetch_add(&chk.clock, 1) + 1;
+		pagetable_free_kernel(&d->pt);
+		atomic_fetch_add_explicit(&chk.queued, 1, memory_order_relaxed);
+		/*
+		 * Pause now and then, so the lists drain to empty and the
+		 * empty -> non-empty transition (the only one that schedules
+		 * the work) happens many times, not once.
+		 */
+		if (i % BURST == BURST - 1)
+			usleep(20);
+	}
+	return NULL;
+}
+
+static double env_double(const char *name, double dflt)
+{
+	const char *s = getenv(name);
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return dflt;
+	v = strtod(s, &end);
+	return (*end || v < 0) ? dflt : v;
+}
+
+int main(int argc, char **argv)
+{
+	struct producer prod[NR_PRODUCERS];
+	bool expect_violation = false, expect_no_empty = false;
+	size_t total, per, problems = 0;
+	uint64_t t0, t1, freed, flushes;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--expect-violation")) {
+			expect_violation = true;
+		} else if (!strcmp(argv[i], "--expect-no-empty-flush")) {
+			expect_no_empty = true;
+		} else {
+			fprintf(stderr, "usage: %s [--expect-violation] [--expect-no-empty-flush]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+
+	total = (size_t)(BASE_TOTAL * env_double("PGFREE_TEST_SCALE", 1.0));
+	if (expect_violation)
+		total /= 20;	/* the first batch already shows it */
+	if (total < NR_PRODUCERS * 16)
+		total = NR_PRODUCERS * 16;
+	per = total / NR_PRODUCERS;
+	total = per * NR_PRODUCERS;
+	chk.flush_ns = (uint64_t)env_double("PGFREE_PORT_FLUSH_NS", 2000);
+
+	/* Before any thread runs: shim_cpu_id_fn is a plain variable. */
+	shim_cpu_id_fn = test_cpu_id;
+
+	for (uint32_t t = 0; t < NR_PRODUCERS; t++) {
+		prod[t].id = t;
+		prod[t].n = per;
+		prod[t].d = calloc(per, sizeof(*prod[t].d));
+		if (!prod[t].d) {
+			fprintf(stderr, "out of memory\n");
+			return 2;
+		}
+		for (size_t i = 0; i < per; i++) {
+			prod[t].d[i].producer = t;
+			prod[t].d[i].seq = (uint32_t)i;
+			atomic_init(&prod[t].d[i].state, PT_IDLE);
+		}
+	}
+
+	t0 = now_ns();
+	for (uint32_t t = 0; t < NR_PRODUCERS; t++) {
+		if (pthread_create(&prod[t].thread, NULL, producer_main, &prod[t])) {
+			fprintf(stderr, "pthread_create failed\n");
+			return 2;
+		}
+	}
+	for (uint32_t t = 0; t < NR_PRODUCERS; t++)
+		pthread_join(prod[t].thread, NULL);
+	/* Every producer returned: all work they needed is queued or done. */
+	flush_scheduled_work();
+	t1 = now_ns();
+
+	freed = atomic_load(&chk.freed);
+	flushes = atomic_load(&chk.flushes);
+	if (flushes && !chk.frees_since_flush)
+		chk.empty_flushes++;
+
+	for (uint32_t t = 0; t < NR_PRODUCERS; t++) {
+		for (size_t i = 0; i < per; i++) {
+			int st = atomic_load(&prod[t].d[i].state);
+
+			if (st != PT_FREED) {
+				if (!problems++)
+					fprintf(stderr, "descriptor %u/%zu left in state %d "
+						"(lost: the work was not rescheduled)\n", t, i, st);
+			}
+		}
+		free(prod[t].d);
+	}
+	if (freed != total || atomic_load(&chk.queued) != total) {
+		fprintf(stderr, "queued %llu, freed %llu, expected %zu\n",
+			(unsigned long long)atomic_load(&chk.queued),
+			(unsigned long long)freed, total);
+		problems++;
+	}
+
+	printf("%zu descriptors, %d producers, %zu CPU slots: %llu flushes (%llu with nothing "
+	       "to free), %lu work runs, %.1f descriptors/flush, %.0f ms\n",
+	       total, NR_PRODUCERS, (size_t)NR_CPUS, (unsigned long long)flushes,
+	       (unsigned long long)chk.empty_flushes, shim_workqueue_runs(),
+	       flushes ? (double)freed / (double)flushes : 0.0, (double)(t1 - t0) / 1e6);
+
+	if (atomic_load(&chk.violations))
+		printf("checker: %llu violation(s), first: %s\n",
+		       (unsigned long long)atomic_load(&chk.violations),
+		       atomic_load_explicit(&chk.msg_state, memory_order_acquire) == 2 ?
+		       chk.msg : "?");
+
+	if (expect_violation) {
+		if (atomic_load(&chk.violations) && strstr(chk.msg, "freed before a flush")) {
+			printf("negative control: the checker caught the mutant, as it must\n");
+			return 0;
+		}
+		fprintf(stderr, "negative control FAILED: the mutant went unnoticed\n");
+		return 1;
+	}
+	if (expect_no_empty && chk.empty_flushes) {
+		fprintf(stderr, "%llu flush(es) had nothing to free\n",
+			(unsigned long long)chk.empty_flushes);
+		problems++;
+	}
+	if (atomic_load(&chk.violations) || problems) {
+		fprintf(stderr, "FAILED\n");
+		return 1;
+	}
+	printf("OK: every descriptor freed once, each after a flush that began after it was "
+	       "queued\n");
+	return 0;
+}

@@ -249,9 +249,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)tree.freed[RADIX_ITEM],
 	       (unsigned long long)tree.freed[RADIX_NODE_L2],
 	       (unsigned long long)tree.freed[RADIX_NODE_L1]);
-	printf("  batches      %llu flushes, %llu grace periods, %.1f objects per grace period, "
+	printf("  batches      %llu flushes, %llu grace periods%s, %.1f objects per grace period, "
 	       "largest batch %llu\n", (unsigned long long)ps.flushes,
-	       (unsigned long long)rs.grace_periods,
+	       (unsigned long long)rs.grace_periods, opt.rcu ? "" : " (no-op flavor)",
 	       rs.grace_periods ? (double)ps.released / (double)rs.grace_periods : 0.0,
 	       (unsigned long long)ps.largest_batch);
 	printf("  grace period mean %.1f us, max %.1f us\n",

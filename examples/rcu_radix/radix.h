@@ -90,37 +90,72 @@ struct radix {
 	_Atomic uint64_t freed[RADIX_KINDS];
 };
 
-/* Set up an empty tree; @defer gets every unlinked object.  Before sharing. */
+/**
+ * radix_init() - set up an empty tree
+ * @t: the tree
+ * @defer: gets every unlinked object (pgfree_defer() on the caller's domain)
+ * @arg: for @defer
+ *
+ * Context: before the tree is shared.
+ */
 void radix_init(struct radix *t, int (*defer)(void *arg, struct pgfree_llist_node *node),
 		void *arg);
 
-/* Free everything: the tree's objects and the pools.  After every reader
- * and the pgfree domain are gone. */
+/**
+ * radix_destroy() - free every object: the tree's and the pools'
+ * @t: the tree
+ *
+ * Context: after every reader stopped and the pgfree domain was destroyed
+ * (so that nothing is in flight).
+ */
 void radix_destroy(struct radix *t);
 
 /**
- * radix_insert() - add @key (the one updater)
+ * radix_insert() - add @key
+ * @t: the tree
+ * @key: below RADIX_KEY_MAX
+ *
+ * Context: the one updater.
+ * Barriers: each new object is published with a release store.
  * Return: 1 inserted, 0 already there, -ENOMEM.
  */
 int radix_insert(struct radix *t, uint32_t key);
 
 /**
- * radix_delete() - remove @key and every node it leaves empty (the one
- * updater); the removed objects go to @t->defer after they are unlinked.
+ * radix_delete() - remove @key and every node it leaves empty
+ * @t: the tree
+ * @key: the key
+ *
+ * Each removed object goes to @t->defer once it is unlinked, bottom up.
+ * Context: the one updater.  Barriers: those of @t->defer (pgfree_defer():
+ * the unlink happens-before the flush stage).
  * Return: 1 deleted, 0 absent, or @t->defer's error.
  */
 int radix_delete(struct radix *t, uint32_t key);
 
 /**
- * radix_lookup() - find @key; inside an urcu-memb read-side critical section
+ * radix_lookup() - find @key and check the path to it
+ * @t: the tree
+ * @key: the key
  * @dwell_ns: hold the path this long before checking it again (widens the
  *	window a missing grace period would open)
  * @violations: incremented for every poisoned or recycled object seen
+ *
+ * Context: any registered urcu-memb reader, inside urcu_memb_read_lock().
+ * Barriers: acquire loads down the path, as rcu_dereference().
  * Return: true if found.
  */
 bool radix_lookup(struct radix *t, uint32_t key, uint64_t dwell_ns, uint64_t *violations);
 
-/* The pgfree ->release() body: poison each object, put it in its pool. */
+/**
+ * radix_release() - the pgfree ->release() body
+ * @t: the tree
+ * @batch: the released objects
+ *
+ * Poisons each object and pushes it to its kind's pool for the updater.
+ * Context: pgfree's drain, after the stage's grace period.
+ * Barriers: each push is a release CAS (the updater's take is acquire).
+ */
 void radix_release(struct radix *t, struct pgfree_llist_node *batch);
 
 #endif /* PGFREE_EXAMPLE_RADIX_H */

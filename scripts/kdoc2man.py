@@ -599,7 +599,9 @@ def overview_page(headers, version):
             "\\fBpkg\\-config \\-\\-cflags \\-\\-libs pgfree\\fP,",
             "or CMake's \\fBfind_package(pgfree)\\fP and \\fBpgfree::pgfree\\fP)"]
     out += [".SH SYNOPSIS", ".nf"]
-    out += ["\\fB#include <%s>\\fP" % h.include for h in headers]
+    # The headers a user includes: those with documented interfaces (not
+    # export.h, which only defines PGFREE_API).
+    out += ["\\fB#include <%s>\\fP" % h.include for h in headers if h.items]
     out += [".fi", ".SH DESCRIPTION"] + tr_blocks(top)
     for h in headers[1:]:
         if h.top:

@@ -64,6 +64,7 @@
 
 #include <pgfree/export.h>
 #include <pgfree/llist.h>
+#include <pgfree/version.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -358,6 +358,7 @@ const struct bdesign bdesign_floor = {
 
 const struct bdesign *const bench_designs[] = {
 	&bdesign_percpu,     &bdesign_v5,	  &bdesign_v3,	 &bdesign_global_llist,
+	&bdesign_percpu_mark, &bdesign_percpu_bounded,
 	&bdesign_call_rcu,   &bdesign_lfs_percpu, &bdesign_lfs_global, &bdesign_wfcq,
 	&bdesign_ao_stack,
 };

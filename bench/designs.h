@@ -30,6 +30,7 @@ struct bdesign {
 };
 
 extern const struct bdesign bdesign_percpu, bdesign_v5, bdesign_v3, bdesign_global_llist;
+extern const struct bdesign bdesign_percpu_mark, bdesign_percpu_bounded;
 extern const struct bdesign bdesign_call_rcu, bdesign_lfs_percpu, bdesign_lfs_global;
 extern const struct bdesign bdesign_wfcq, bdesign_ao_stack, bdesign_floor;
 

@@ -227,6 +227,10 @@ def parse_decl(item, decl):
                     names.append(mm.group(0))
             item.decl_params = names
         else:
+            # kernel-doc's "/* private: */" hides the members after it
+            # (up to a "/* public: */").
+            inner = re.sub(r"/\*\s*private:\s*\*/.*?(/\*\s*public:\s*\*/|$)", " ",
+                           inner, flags=re.S)
             inner = re.sub(r"/\*.*?\*/", " ", inner, flags=re.S)
             names = []
             for piece in split_top_level(" ".join(inner.split()), ";"):

@@ -20,8 +20,10 @@ static int slots_init(struct pgfree_domain *dom, unsigned int n)
 
 	if (!slots)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
 		pgfree_init_llist_head(&slots[i].head);
+		atomic_init(&slots[i].queued, 0);
+	}
 	dom->slots = slots;
 	dom->nr_slots = n;
 	dom->lockless = true;

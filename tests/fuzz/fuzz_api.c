@@ -757,10 +757,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 }
 
 #ifdef PGFREE_FUZZ_REPLAY
+#include <signal.h>
+
 /*
  * The replay driver: runs every input named (files, or directories of
- * files), then --random=N pseudo-random inputs from --seed=S.
+ * files), then --random=N pseudo-random inputs from --seed=S.  An input
+ * that hangs (libFuzzer's -timeout, here a 20 s alarm) is reported by name
+ * and aborts, instead of running into ctest's timeout.
  */
+#define REPLAY_TIMEOUT_S 20
+
+static const char *replay_current = "(none)";
+
+static void replay_hung(int sig)
+{
+	(void)sig;
+	/* Only async-signal-safe calls here. */
+	static const char msg[] = "fuzz_api_replay: TIMEOUT: this input hung: ";
+
+	write(2, msg, sizeof(msg) - 1);
+	write(2, replay_current, strlen(replay_current));
+	write(2, "\n", 1);
+	abort();
+}
+
+static void replay_one(const char *name, const uint8_t *data, size_t len)
+{
+	replay_current = name;
+	alarm(REPLAY_TIMEOUT_S);
+	LLVMFuzzerTestOneInput(data, len);
+	alarm(0);
+}
+
 static int replay_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -780,7 +808,7 @@ static int replay_file(const char *path)
 		return -EIO;
 	}
 	fclose(f);
-	LLVMFuzzerTestOneInput(buf, (size_t)len);
+	replay_one(path, buf, (size_t)len);
 	free(buf);
 	return 0;
 }
@@ -821,6 +849,7 @@ int main(int argc, char **argv)
 	unsigned int files = 0;
 	uint8_t buf[512];
 
+	signal(SIGALRM, replay_hung);
 	for (int i = 1; i < argc; i++) {
 		int err;
 
@@ -850,7 +879,7 @@ int main(int argc, char **argv)
 			buf[i] = (uint8_t)(x >> 32);
 		}
 		len = 16 + buf[0] * 2u;
-		LLVMFuzzerTestOneInput(buf, len);
+		replay_one("(a --random input: rerun with the same --seed and --random)", buf, len);
 	}
 	printf("fuzz_api_replay: %u corpus inputs and %lu random inputs (seed %llu) passed: "
 	       "%llu calls, %llu domains, %llu descriptors accepted, %llu back\n",

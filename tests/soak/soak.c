@@ -1,0 +1,660 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+/*
+ * Soak test: pgfree_soak [--seconds=S] [--seed=N]
+ *
+ * Runs pgfree for a long time (S seconds; default $PGFREE_SOAK_SECONDS, else
+ * 60) the way a busy user would, everything at once:
+ *
+ *   - SOAK_DOMAINS domain slots, each holding a domain of a random design
+ *     and configuration (a drain thread or none, with or without the
+ *     batching delay, a hint mark, an exact bound used with
+ *     pgfree_defer_wait(), the thread fallback flag, ->range_of() or not),
+ *     destroyed and recreated with a new random configuration now and then;
+ *   - SOAK_PRODUCERS producer threads deferring descriptors from their own
+ *     pools into random domains, reusing each as soon as it came back;
+ *   - flushes that fail at random, some giving up, so that descriptors come
+ *     back through ->give_back() and are deferred again later;
+ *   - random barriers, some with short timeouts, and drains;
+ *   - fork() from the controller thread: the child runs pgfree_barrier() on
+ *     every domain, checks that everything its copy had deferred came back
+ *     (released or given back) in the child, destroys the domains and exits
+ *     with 0 or 1; the parent checks the status.  Not under ThreadSanitizer
+ *     (SOAK_TSAN says why) or with PGFREE_SOAK_NO_FORK set.
+ *
+ * Checked throughout: after a barrier returns 0 or -ECANCELED, each of the
+ * calling producer's descriptors deferred to that domain before it came
+ * back; pgfree_stats() balances (deferred == released + given_back +
+ * backlog); with an exact bound and only pgfree_defer_wait() in use the
+ * backlog stays within it; the tracker (support/tracker.h) sees every
+ * release preceded by a successful flush that began after the defer.  At the
+ * end (everything destroyed) every descriptor came back exactly as often as
+ * it was accepted.  Prints one summary line; exits 1 on any violation.
+ *
+ * Locking: each slot has a writer-preferring rwlock.  A producer holds it
+ * for reading across one pgfree call and its bookkeeping; the controller
+ * takes it for writing to destroy and recreate the slot's domain (no call
+ * may run during destroy: see the table in pgfree.h) and takes every slot's
+ * for writing around fork(), so that the child's copy holds no call half
+ * made and its accounting is exact.  (Drains, which fork() itself waits for,
+ * keep running in the parent.)
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <pgfree/pgfree.h>
+
+#include "support/tracker.h"
+#include "support/util.h"
+
+/*
+ * No fork() under ThreadSanitizer: a forked child that starts threads (and
+ * pgfree's child restarts every drain thread) dies with "ThreadSanitizer:
+ * dup thread with used id" even with die_after_fork=0, because TSan's copy
+ * of the thread registry still lists the parent's threads, whose ids the
+ * child's new threads reuse.  The fork path runs in the other builds.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define SOAK_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SOAK_TSAN 1
+#endif
+#endif
+#ifndef SOAK_TSAN
+#define SOAK_TSAN 0
+#endif
+
+#define SOAK_DOMAINS 3
+#define SOAK_PRODUCERS 4
+#define SOAK_POOL 128		/* descriptors per producer */
+
+/**
+ * struct sinc - one incarnation of a slot's domain
+ * @t: its tracker; cfg.ctx points here (the callbacks find the rest)
+ * @dom: the domain
+ * @cfg: its configuration
+ * @accepted: descriptors it accepted; producers add, relaxed: read only
+ *	after the slot's write lock (or the joins) ordered the adds before
+ * @plain_defers: pgfree_defer() calls begun on it (then the bound is not
+ *	exact); seq_cst, see do_defer()
+ * @next: the list of retired incarnations, freed at exit
+ */
+struct sinc {
+	struct tracker t;
+	struct pgfree_domain *dom;
+	struct pgfree_config cfg;
+	_Atomic uint64_t accepted;
+	_Atomic uint64_t plain_defers;
+	struct sinc *next;
+};
+
+/**
+ * struct sdesc - a descriptor of a producer's pool
+ * @td: the tracked descriptor
+ * @in: times pgfree accepted it; written by its producer only.  Atomic
+ *	(relaxed) so that a forked child may read it whatever the sanitizer
+ *	thinks of the parent's threads.
+ * @out: times ->release() or ->give_back() handed it back; the callback
+ *	increments it with release order once the tracker is done with the
+ *	descriptor, and the producer reads it with acquire before reusing
+ *	the descriptor, so the two never race on it
+ * @inc: the incarnation it was last deferred to (producer only)
+ */
+struct sdesc {
+	struct tdesc td;
+	_Atomic uint32_t in;
+	_Atomic uint32_t out;
+	struct sinc *inc;
+};
+
+struct sslot {
+	pthread_rwlock_t lock;
+	struct sinc *inc;	/* under @lock; NULL only at the very end */
+};
+
+struct producer {
+	pthread_t thread;
+	unsigned int id;
+	uint64_t rng;
+	struct sdesc pool[SOAK_POOL];
+};
+
+static struct sslot slots[SOAK_DOMAINS];
+static struct producer producers[SOAK_PRODUCERS];
+static struct sinc *retired;		/* controller thread only */
+
+/* seq_cst (the defaults) for these flags and counters: test code, not hot. */
+static atomic_bool stop;
+static atomic_ulong violations;
+static atomic_ulong n_barriers, n_timeouts, n_drains, n_forks, n_recreates, n_waits;
+/* Summed from each incarnation at its destroy (controller thread). */
+static uint64_t sum_deferred, sum_released, sum_given_back, sum_flushes, sum_failures;
+
+__attribute__((format(printf, 1, 2)))
+static void soak_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	/* Print the first few only: one bug tends to repeat. */
+	if (atomic_fetch_add(&violations, 1) >= 10)
+		return;
+	fprintf(stderr, "pgfree soak: VIOLATION: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static uint64_t rnd(uint64_t *x)
+{
+	/* xorshift64 */
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static unsigned int rnd_below(uint64_t *x, unsigned int n)
+{
+	return (unsigned int)((rnd(x) >> 16) % n);
+}
+
+/* ---- callbacks: the tracker's, plus counting each descriptor back ---- */
+
+static void mark_out(struct pgfree_llist_node *batch)
+{
+	struct pgfree_llist_node *n, *next;
+
+	for (n = batch; n; n = next) {
+		struct sdesc *d = (struct sdesc *)((char *)n - offsetof(struct sdesc, td.node));
+
+		/* Read before the store below hands the node back. */
+		next = n->next;
+		/* Release: see struct sdesc.out. */
+		atomic_fetch_add_explicit(&d->out, 1, memory_order_release);
+	}
+}
+
+static void soak_release(void *ctx, struct pgfree_llist_node *batch)
+{
+	/* No re-defers are set up: the tracker leaves the chain as it was. */
+	tracker_release(ctx, batch);
+	mark_out(batch);
+}
+
+static void soak_give_back(void *ctx, struct pgfree_llist_node *batch)
+{
+	tracker_give_back(ctx, batch);
+	mark_out(batch);
+}
+
+/* ---- domains ---- */
+
+static struct sinc *inc_create(uint64_t *x)
+{
+	static const unsigned int every[] = { 0, 0, 3, 7, 13, 29 };
+	struct sinc *inc = calloc(1, sizeof(*inc));
+	unsigned int design = rnd_below(x, PGFREE_DESIGN_COUNT), flags = 0;
+	bool lockless = design == PGFREE_DESIGN_PERCPU || design == PGFREE_DESIGN_GLOBAL_LLIST;
+	int err;
+
+	if (!inc) {
+		perror("calloc");
+		exit(1);
+	}
+	tracker_init(&inc->t);
+	inc->t.use_range = rnd_below(x, 2);
+	/* Set before the domain exists: the callbacks only read these. */
+	atomic_store(&inc->t.fail_every, every[rnd_below(x, 6)]);
+	inc->t.fail_err = rnd_below(x, 3) ? -EIO : PGFREE_FLUSH_GIVE_UP;
+	atomic_store(&inc->t.flush_cost_ns, rnd_below(x, 3) ? 0 : 2000);
+
+	if (rnd_below(x, 5) == 0)
+		flags |= PGFREE_F_NO_THREAD;
+	if (rnd_below(x, 3) == 0)
+		flags |= PGFREE_F_THREAD_FALLBACK;
+	if (rnd_below(x, 2))
+		flags |= PGFREE_F_NO_DELAY;
+	inc->cfg = tracker_config(&inc->t, design, flags);
+	inc->cfg.ops.release = soak_release;
+	inc->cfg.ops.give_back = soak_give_back;
+	inc->cfg.nr_slots = rnd_below(x, 9);
+	if (!(flags & PGFREE_F_NO_DELAY) && rnd_below(x, 2))
+		inc->cfg.batch_delay_us = 1 + rnd_below(x, 200);
+	if (rnd_below(x, 2))
+		inc->cfg.batch_max = 16 + rnd_below(x, 1000);
+	if (lockless && rnd_below(x, 2)) {
+		inc->cfg.backlog_max = 8 + rnd_below(x, 250);
+		if (rnd_below(x, 2))
+			inc->cfg.flags |= PGFREE_F_BOUNDED;
+	}
+	err = tracker_create(&inc->t, &inc->cfg, &inc->dom);
+	if (err) {
+		fprintf(stderr, "pgfree soak: create (%s, flags %#x) failed: %s\n",
+			pgfree_design_name(design), inc->cfg.flags, pgfree_strerror(err));
+		exit(1);
+	}
+	return inc;
+}
+
+/* The slot's lock held for writing (or no other thread left). */
+static void inc_destroy(struct sinc *inc, uint64_t *x)
+{
+	uint64_t dfr, rel, gb, acc;
+	int err;
+
+	if (rnd_below(x, 2)) {
+		/* Some tries with a short limit; -ETIMEDOUT leaves it live. */
+		do {
+			err = pgfree_domain_destroy_timeout(inc->dom, 1000u * (1 + rnd_below(x, 500)));
+		} while (err == -ETIMEDOUT);
+	} else {
+		err = pgfree_domain_destroy(inc->dom);
+	}
+	if (err)
+		soak_fail("destroy gave %d (%s)", err, pgfree_strerror(err));
+	err = pgfree_domain_destroy(inc->dom);
+	if (err != -ESHUTDOWN)
+		soak_fail("destroy twice gave %d, want -ESHUTDOWN", err);
+
+	dfr = atomic_load(&inc->t.deferred);
+	rel = atomic_load(&inc->t.released);
+	gb = atomic_load(&inc->t.given_back);
+	acc = atomic_load(&inc->accepted);
+	if (atomic_load(&inc->t.violations))
+		soak_fail("domain %s flags %#x: %s", pgfree_design_name(inc->cfg.design),
+			  inc->cfg.flags, tracker_first_violation(&inc->t));
+	if (dfr != acc || rel + gb != dfr)
+		soak_fail("domain %s flags %#x: accepted %" PRIu64 ", tracker deferred %" PRIu64
+			  ", released %" PRIu64 " + given back %" PRIu64,
+			  pgfree_design_name(inc->cfg.design), inc->cfg.flags, acc, dfr, rel, gb);
+	sum_deferred += dfr;
+	sum_released += rel;
+	sum_given_back += gb;
+	sum_flushes += atomic_load(&inc->t.flush_ok);
+	sum_failures += atomic_load(&inc->t.flush_failed);
+	inc->next = retired;
+	retired = inc;
+}
+
+/* Stats must balance; with only defer_wait() in use, the bound holds. */
+static void check_stats(struct sinc *inc)
+{
+	struct pgfree_stats s;
+	int err = pgfree_stats(inc->dom, &s);
+
+	if (err) {
+		soak_fail("stats gave %d", err);
+		return;
+	}
+	if (s.deferred != s.released + s.given_back + s.backlog)
+		soak_fail("stats: deferred %" PRIu64 " != released %" PRIu64 " + given_back %"
+			  PRIu64 " + backlog %" PRIu64, s.deferred, s.released, s.given_back,
+			  s.backlog);
+	if ((inc->cfg.flags & PGFREE_F_BOUNDED) && !atomic_load(&inc->plain_defers)) {
+		long cpus = sysconf(_SC_NPROCESSORS_CONF);
+		uint64_t lists = inc->cfg.design == PGFREE_DESIGN_GLOBAL_LLIST ? 1 :
+				 inc->cfg.nr_slots ? inc->cfg.nr_slots :
+				 (uint64_t)(cpus < 1 ? 1 : cpus);
+		uint64_t bound = lists * ((inc->cfg.backlog_max + lists - 1) / lists);
+
+		if (s.backlog > bound)
+			soak_fail("stats: backlog %" PRIu64 " over the bound %" PRIu64, s.backlog,
+				  bound);
+	}
+}
+
+/* ---- producers ---- */
+
+static bool desc_free(struct sdesc *d)
+{
+	/* Acquire: see struct sdesc.out.  Relaxed for in: our own writes. */
+	return atomic_load_explicit(&d->out, memory_order_acquire) ==
+	       atomic_load_explicit(&d->in, memory_order_relaxed);
+}
+
+/* After a barrier on @inc: each of @p's descriptors deferred there is back. */
+static void check_back(struct producer *p, struct sinc *inc, int r)
+{
+	for (unsigned int i = 0; i < SOAK_POOL; i++) {
+		struct sdesc *d = &p->pool[i];
+
+		if (d->inc == inc && !desc_free(d))
+			soak_fail("producer %u: descriptor %u still held after a barrier gave %d "
+				  "(%s, flags %#x)", p->id, i, r, pgfree_design_name(inc->cfg.design),
+				  inc->cfg.flags);
+	}
+}
+
+static void do_barrier(struct producer *p, unsigned int s)
+{
+	struct sinc *inc;
+	bool timed = rnd_below(&p->rng, 3) == 0;
+	int r;
+
+	pthread_rwlock_rdlock(&slots[s].lock);
+	inc = slots[s].inc;
+	r = timed ? pgfree_barrier_timeout(inc->dom, 1000u * (1 + rnd_below(&p->rng, 2000))) :
+		    pgfree_barrier(inc->dom);
+	if (r == 0 || r == -ECANCELED)
+		check_back(p, inc, r);
+	else if (r == -ETIMEDOUT && timed)
+		atomic_fetch_add(&n_timeouts, 1);
+	else
+		soak_fail("barrier%s gave %d (%s)", timed ? "_timeout" : "", r, pgfree_strerror(r));
+	if (r == -ECANCELED && inc->t.fail_err != PGFREE_FLUSH_GIVE_UP)
+		soak_fail("barrier gave -ECANCELED, but no flush gives up");
+	pthread_rwlock_unlock(&slots[s].lock);
+	atomic_fetch_add(&n_barriers, 1);
+}
+
+static void do_defer(struct producer *p, struct sdesc *d, unsigned int s)
+{
+	struct sinc *inc;
+	bool wait;
+	int err;
+
+	pthread_rwlock_rdlock(&slots[s].lock);
+	inc = slots[s].inc;
+	/* Bounded domains get mostly defer_wait(), sometimes a plain defer. */
+	wait = (inc->cfg.flags & PGFREE_F_BOUNDED) && rnd_below(&p->rng, 64);
+	/*
+	 * Counted before the call: a pgfree_stats() that sees this node
+	 * (through the release CAS that linked it) then sees the count too,
+	 * and does not hold the bound against a backlog a plain defer raised.
+	 */
+	if (!wait)
+		atomic_fetch_add(&inc->plain_defers, 1);
+	if (wait) {
+		tracker_stamp(&inc->t, &d->td);
+		err = pgfree_defer_wait(inc->dom, &d->td.node);
+		if (err)
+			atomic_store(&d->td.state, TDESC_IDLE);
+		else
+			atomic_fetch_add(&inc->t.deferred, 1);
+	} else {
+		err = tracker_defer(&inc->t, inc->dom, &d->td);
+	}
+	if (err) {
+		soak_fail("defer%s gave %d (%s)", wait ? "_wait" : "", err, pgfree_strerror(err));
+	} else {
+		d->inc = inc;
+		/* Relaxed: see struct sdesc.in and struct sinc.accepted. */
+		atomic_store_explicit(&d->in, atomic_load_explicit(&d->in, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+		atomic_fetch_add_explicit(&inc->accepted, 1, memory_order_relaxed);
+		if (wait)
+			atomic_fetch_add(&n_waits, 1);
+	}
+	pthread_rwlock_unlock(&slots[s].lock);
+}
+
+static void *producer_main(void *arg)
+{
+	struct producer *p = arg;
+	unsigned int cursor = 0;
+
+	while (!atomic_load(&stop)) {
+		unsigned int what = rnd_below(&p->rng, 1000);
+		struct sdesc *d = NULL;
+
+		if (what < 8) {
+			do_barrier(p, rnd_below(&p->rng, SOAK_DOMAINS));
+			continue;
+		}
+		if (what < 12) {
+			unsigned int s = rnd_below(&p->rng, SOAK_DOMAINS);
+			long r;
+
+			pthread_rwlock_rdlock(&slots[s].lock);
+			r = pgfree_drain(slots[s].inc->dom);
+			if (r < 0 && r != -EIO && r != PGFREE_FLUSH_GIVE_UP)
+				soak_fail("drain gave %ld", r);
+			if (rnd_below(&p->rng, 4) == 0)
+				check_stats(slots[s].inc);
+			pthread_rwlock_unlock(&slots[s].lock);
+			atomic_fetch_add(&n_drains, 1);
+			continue;
+		}
+		/* The next free descriptor of the pool, round robin. */
+		for (unsigned int i = 0; i < SOAK_POOL && !d; i++) {
+			struct sdesc *c = &p->pool[(cursor + i) % SOAK_POOL];
+
+			if (desc_free(c))
+				d = c;
+		}
+		cursor++;
+		if (!d) {
+			/* All out: a thread-less domain may hold them; drive it. */
+			do_barrier(p, rnd_below(&p->rng, SOAK_DOMAINS));
+			continue;
+		}
+		do_defer(p, d, rnd_below(&p->rng, SOAK_DOMAINS));
+	}
+	return NULL;
+}
+
+/* ---- fork ---- */
+
+/* In the child: drain everything in the child, check it all came back. */
+static void child_main(void)
+{
+	int bad = 0;
+
+	for (unsigned int s = 0; s < SOAK_DOMAINS; s++) {
+		struct sinc *inc = slots[s].inc;
+		int r = pgfree_barrier(inc->dom);
+
+		if (r != 0 && r != -ECANCELED) {
+			fprintf(stderr, "pgfree soak child: barrier gave %d\n", r);
+			bad = 1;
+		}
+	}
+	for (unsigned int i = 0; i < SOAK_PRODUCERS; i++) {
+		for (unsigned int j = 0; j < SOAK_POOL; j++) {
+			struct sdesc *d = &producers[i].pool[j];
+			uint32_t in = atomic_load(&d->in), out = atomic_load(&d->out);
+
+			if (in != out && !bad++)
+				fprintf(stderr, "pgfree soak child: producer %u descriptor %u: "
+					"accepted %u, back %u after the barriers\n", i, j, in, out);
+		}
+	}
+	for (unsigned int s = 0; s < SOAK_DOMAINS; s++) {
+		struct sinc *inc = slots[s].inc;
+
+		if (pgfree_domain_destroy(inc->dom)) {
+			fprintf(stderr, "pgfree soak child: destroy failed\n");
+			bad = 1;
+		}
+		if (atomic_load(&inc->t.violations)) {
+			fprintf(stderr, "pgfree soak child: %s\n", tracker_first_violation(&inc->t));
+			bad = 1;
+		}
+	}
+	_exit(bad ? 1 : 0);
+}
+
+static void do_fork(void)
+{
+	pid_t pid;
+	int status;
+
+	for (unsigned int s = 0; s < SOAK_DOMAINS; s++)
+		pthread_rwlock_wrlock(&slots[s].lock);
+	pid = fork();
+	if (pid == 0)
+		child_main();
+	for (unsigned int s = 0; s < SOAK_DOMAINS; s++)
+		pthread_rwlock_unlock(&slots[s].lock);
+	if (pid < 0) {
+		perror("pgfree soak: fork");
+		return;
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		soak_fail("waitpid: %s", strerror(errno));
+	else if (!WIFEXITED(status) || WEXITSTATUS(status))
+		soak_fail("forked child failed (status %#x)", status);
+	atomic_fetch_add(&n_forks, 1);
+}
+
+/* ---- main ---- */
+
+/* The watchdog: a hang (a lost wake-up, a bound never freed) fails loudly. */
+static void soak_hung(int sig)
+{
+	static const char msg[] = "pgfree soak: VIOLATION: still running a minute past "
+				  "--seconds: something hangs\n";
+
+	(void)sig;
+	/* Only async-signal-safe calls here. */
+	write(2, msg, sizeof(msg) - 1);
+	abort();
+}
+
+static bool parse_u64(const char *arg, const char *name, uint64_t *out)
+{
+	size_t n = strlen(name);
+	char *end;
+
+	if (strncmp(arg, name, n))
+		return false;
+	*out = strtoull(arg + n, &end, 0);
+	if (*end) {
+		fprintf(stderr, "pgfree soak: bad number in %s\n", arg);
+		exit(2);
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	const char *env = getenv("PGFREE_SOAK_SECONDS");
+	uint64_t seconds = env ? strtoull(env, NULL, 0) : 60, seed = 1, x;
+	/* PGFREE_SOAK_NO_FORK: leave fork() out (also under TSan, see SOAK_TSAN). */
+	bool forks = !getenv("PGFREE_SOAK_NO_FORK") && !SOAK_TSAN;
+	double start, deadline;
+	pthread_rwlockattr_t attr;
+	unsigned long bad;
+
+	for (int i = 1; i < argc; i++) {
+		if (!parse_u64(argv[i], "--seconds=", &seconds) &&
+		    !parse_u64(argv[i], "--seed=", &seed)) {
+			fprintf(stderr, "usage: %s [--seconds=S] [--seed=N]\n", argv[0]);
+			return 2;
+		}
+	}
+	x = seed * 0x9e3779b97f4a7c15u + 1;
+
+	/* Writer-preferring: the controller must get in between producers. */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	for (unsigned int s = 0; s < SOAK_DOMAINS; s++) {
+		pthread_rwlock_init(&slots[s].lock, &attr);
+		slots[s].inc = inc_create(&x);
+	}
+	for (unsigned int i = 0; i < SOAK_PRODUCERS; i++) {
+		struct producer *p = &producers[i];
+
+		p->id = i;
+		p->rng = rnd(&x) | 1;
+		for (unsigned int j = 0; j < SOAK_POOL; j++) {
+			tdesc_init(&p->pool[j].td, 1, i);
+			p->pool[j].td.seq = j;
+			/* A page each (tdesc_init() on an array would do this). */
+			p->pool[j].td.range.start += (uintptr_t)(i * SOAK_POOL + j) * 4096u;
+			p->pool[j].td.range.end += (uintptr_t)(i * SOAK_POOL + j) * 4096u;
+			if (j % 11 == 10)
+				tdesc_set_unknown_range(&p->pool[j].td);
+		}
+	}
+	for (unsigned int i = 0; i < SOAK_PRODUCERS; i++) {
+		if (pthread_create(&producers[i].thread, NULL, producer_main, &producers[i])) {
+			perror("pgfree soak: pthread_create");
+			return 1;
+		}
+	}
+
+	signal(SIGALRM, soak_hung);
+	alarm((unsigned int)(seconds + 60));
+	start = test_now();
+	deadline = start + (double)seconds;
+	while (test_now() < deadline && atomic_load(&violations) == 0) {
+		unsigned int what = rnd_below(&x, 100);
+
+		test_sleep_us(1000 + rnd_below(&x, 20000));
+		if (what < 25) {
+			unsigned int s = rnd_below(&x, SOAK_DOMAINS);
+
+			pthread_rwlock_wrlock(&slots[s].lock);
+			check_stats(slots[s].inc);
+			inc_destroy(slots[s].inc, &x);
+			slots[s].inc = inc_create(&x);
+			pthread_rwlock_unlock(&slots[s].lock);
+			atomic_fetch_add(&n_recreates, 1);
+		} else if (what < 35 && forks) {
+			do_fork();
+		} else {
+			unsigned int s = rnd_below(&x, SOAK_DOMAINS);
+
+			pthread_rwlock_rdlock(&slots[s].lock);
+			check_stats(slots[s].inc);
+			pthread_rwlock_unlock(&slots[s].lock);
+		}
+	}
+
+	/* seq_cst: the joins order everything anyway. */
+	atomic_store(&stop, true);
+	for (unsigned int i = 0; i < SOAK_PRODUCERS; i++)
+		pthread_join(producers[i].thread, NULL);
+	for (unsigned int s = 0; s < SOAK_DOMAINS; s++) {
+		inc_destroy(slots[s].inc, &x);
+		slots[s].inc = NULL;
+		pthread_rwlock_destroy(&slots[s].lock);
+	}
+	pthread_rwlockattr_destroy(&attr);
+
+	for (unsigned int i = 0; i < SOAK_PRODUCERS; i++) {
+		for (unsigned int j = 0; j < SOAK_POOL; j++) {
+			struct sdesc *d = &producers[i].pool[j];
+			uint32_t in = atomic_load(&d->in), out = atomic_load(&d->out);
+			uint32_t rel = atomic_load(&d->td.releases);
+			uint32_t gb = atomic_load(&d->td.given_backs);
+
+			if (in != out || rel + gb != in)
+				soak_fail("producer %u descriptor %u: accepted %u, back %u (released "
+					  "%u, given back %u)", i, j, in, out, rel, gb);
+		}
+	}
+	while (retired) {
+		struct sinc *next = retired->next;
+
+		free(retired);
+		retired = next;
+	}
+
+	bad = atomic_load(&violations);
+	printf("pgfree soak: %.1f s, seed %" PRIu64 ": deferred %" PRIu64 ", released %" PRIu64
+	       ", given back %" PRIu64 ", flushes %" PRIu64 " (%" PRIu64 " failed), forks %lu, "
+	       "barriers %lu (%lu timed out), drains %lu, defer_waits %lu, domains recreated "
+	       "%lu%s: %s\n", test_now() - start, seed, sum_deferred, sum_released, sum_given_back,
+	       sum_flushes, sum_failures, atomic_load(&n_forks), atomic_load(&n_barriers),
+	       atomic_load(&n_timeouts), atomic_load(&n_drains), atomic_load(&n_waits),
+	       atomic_load(&n_recreates), forks ? "" : " (fork left out)", bad ? "FAILED" : "ok");
+	return bad ? 1 : 0;
+}

@@ -257,7 +257,7 @@ static int try_create(unsigned int design, unsigned int flags, unsigned int mark
 	if (!err)
 		pgfree_domain_destroy(dom);
 	else
-		cr_assert_null(dom);
+		cr_assert(dom == NULL);
 	return err;
 }
 

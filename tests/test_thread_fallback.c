@@ -45,7 +45,7 @@ Test(thread_fallback, create_fails_cleanly_without_the_flag, .timeout = 30)
 		atomic_store(&fail_creates, 0);
 		cr_assert_eq(err, -EAGAIN, "%s: create returned %d when the thread cannot start",
 			     pgfree_design_name(design), err);
-		cr_assert_null(dom, "the out pointer was not cleared");
+		cr_assert(dom == NULL, "the out pointer was not cleared");
 	}
 }
 

@@ -183,10 +183,13 @@ static inline struct pgfree_slot *this_cpu_slot(struct pgfree_domain *dom)
 /*
  * Link @node into @slot's list and wake the drain thread on the list's
  * empty-to-non-empty transition.  MARK_EXACT callers have counted the node
- * already (enum pgfree_mark_mode says why before).
+ * already (enum pgfree_mark_mode says why before), and say with @reached
+ * whether their count took the list to its share: the drain is kicked only
+ * now, once the node is linked, or the drain it starts could miss it and
+ * leave it to the next batching delay.
  */
 static inline void slot_add(struct pgfree_domain *dom, struct pgfree_slot *slot,
-			    struct pgfree_llist_node *node)
+			    struct pgfree_llist_node *node, bool reached)
 {
 	/* Release CAS: the node's contents travel with it (llist.h). */
 	bool was_empty = pgfree_llist_add(node, &slot->head);
@@ -200,10 +203,11 @@ static inline void slot_add(struct pgfree_domain *dom, struct pgfree_slot *slot,
 		uint64_t q = atomic_load_explicit(&slot->queued, memory_order_relaxed) + 1;
 
 		atomic_store_explicit(&slot->queued, q, memory_order_relaxed);
-		if (q == dom->mark_share)
-			pgfree_gather_wake(dom);
+		reached = q == dom->mark_share;
 	}
-	if (was_empty)
+	if (pgfree_unlikely(reached))
+		pgfree_gather_wake(dom);	/* its fence serves the check below too */
+	else if (was_empty)
 		pgfree_wake_if_parked(dom);
 }
 
@@ -214,23 +218,20 @@ static inline void slot_add(struct pgfree_domain *dom, struct pgfree_slot *slot,
  * happens-before the subtraction and the count never undercounts.
  * Return: the count before the add.
  */
-static inline uint64_t slot_count_exact(struct pgfree_domain *dom, struct pgfree_slot *slot)
+static inline uint64_t slot_count_exact(struct pgfree_slot *slot)
 {
-	uint64_t old = atomic_fetch_add_explicit(&slot->queued, 1, memory_order_relaxed);
-
-	if (old + 1 == dom->mark_share)
-		pgfree_gather_wake(dom);
-	return old;
+	return atomic_fetch_add_explicit(&slot->queued, 1, memory_order_relaxed);
 }
 
 /* Deferring into a lock-less list (PERCPU, GLOBAL_LLIST); inlined below. */
 int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 {
 	struct pgfree_slot *slot = this_cpu_slot(dom);
+	bool reached = false;
 
 	if (pgfree_unlikely(dom->mark_mode == PGFREE_MARK_EXACT))
-		slot_count_exact(dom, slot);
-	slot_add(dom, slot, node);
+		reached = slot_count_exact(slot) + 1 == dom->mark_share;
+	slot_add(dom, slot, node, reached);
 	return 0;
 }
 
@@ -268,6 +269,7 @@ int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 int pgfree_defer_wait(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 {
 	struct pgfree_slot *slot;
+	uint64_t old;
 	bool may_wait;
 	int err;
 
@@ -295,12 +297,13 @@ int pgfree_defer_wait(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 			}
 			continue;
 		}
-		if (slot_count_exact(dom, slot) < dom->mark_share || !may_wait)
+		old = slot_count_exact(slot);
+		if (old < dom->mark_share || !may_wait)
 			break;
 		/* Lost a race for the last place: take the count back, wait. */
 		atomic_fetch_sub_explicit(&slot->queued, 1, memory_order_relaxed);
 	}
-	slot_add(dom, slot, node);
+	slot_add(dom, slot, node, old + 1 == dom->mark_share);
 	return 0;
 }
 

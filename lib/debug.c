@@ -80,17 +80,13 @@ void pgfree_debug_chain_unqueue(struct pgfree_llist_node *chain)
 		pgfree_debug_node_unqueue(chain);
 }
 
-void pgfree_debug_fork_prepare(void)
+/* Held across fork() (fork.c); the child's only thread is the holder. */
+void pgfree_debug_fork_lock(void)
 {
 	pthread_mutex_lock(&debug_lock);
 }
 
-void pgfree_debug_fork_parent(void)
-{
-	pthread_mutex_unlock(&debug_lock);
-}
-
-void pgfree_debug_fork_child(void)
+void pgfree_debug_fork_unlock(void)
 {
 	pthread_mutex_unlock(&debug_lock);
 }

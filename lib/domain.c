@@ -383,9 +383,5 @@ int pgfree_domain_destroy(struct pgfree_domain *dom)
 
 int pgfree_domain_destroy_timeout(struct pgfree_domain *dom, uint64_t timeout_ns)
 {
-	uint64_t now = pgfree_now_ns();
-
-	if (!timeout_ns)
-		timeout_ns = 1;
-	return domain_destroy(dom, timeout_ns > UINT64_MAX - now ? 0 : now + timeout_ns);
+	return domain_destroy(dom, pgfree_deadline_ns(timeout_ns));
 }

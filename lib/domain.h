@@ -192,9 +192,8 @@ int pgfree_bound_wait(struct pgfree_domain *dom, struct pgfree_slot *slot);
 int pgfree_debug_node_queue(struct pgfree_llist_node *node);
 void pgfree_debug_node_unqueue(struct pgfree_llist_node *node);
 void pgfree_debug_chain_unqueue(struct pgfree_llist_node *chain);
-void pgfree_debug_fork_prepare(void);
-void pgfree_debug_fork_parent(void);
-void pgfree_debug_fork_child(void);
+void pgfree_debug_fork_lock(void);
+void pgfree_debug_fork_unlock(void);
 #else
 static inline int pgfree_debug_node_queue(struct pgfree_llist_node *node)
 {
@@ -209,13 +208,10 @@ static inline void pgfree_debug_chain_unqueue(struct pgfree_llist_node *chain)
 {
 	(void)chain;
 }
-static inline void pgfree_debug_fork_prepare(void)
+static inline void pgfree_debug_fork_lock(void)
 {
 }
-static inline void pgfree_debug_fork_parent(void)
-{
-}
-static inline void pgfree_debug_fork_child(void)
+static inline void pgfree_debug_fork_unlock(void)
 {
 }
 #endif
@@ -274,6 +270,9 @@ static inline int pgfree_check_consumer_call(struct pgfree_domain *dom)
 void pgfree_tombstone_add(struct pgfree_domain *dom);
 
 /* time.c */
+struct timespec;
+struct timespec pgfree_timespec(uint64_t ns);
+uint64_t pgfree_deadline_ns(uint64_t timeout_ns);
 void pgfree_sleep_ns(uint64_t ns);
 uint64_t pgfree_now_ns(void);
 

@@ -89,15 +89,29 @@
 #define BACKOFF_MAX_NS 100000000u	/* 100 ms */
 
 /**
- * pgfree_backoff() - sleep after a failed flush, longer each time
- * @ns: in: the last pause (0 at first); out: the next one
+ * backoff_until() - sleep after a failed flush, longer each time
+ * @pause: in: the last pause (0 at first); out: the next one
+ * @deadline: CLOCK_MONOTONIC time not to sleep past; 0 for none
+ *
+ * Return: 0, or -ETIMEDOUT (without sleeping) once @deadline has passed.
  */
+static int backoff_until(uint64_t *pause, uint64_t deadline)
+{
+	uint64_t now = deadline ? pgfree_now_ns() : 0;
+
+	if (deadline && now >= deadline)
+		return -ETIMEDOUT;
+	*pause = *pause ? *pause * 2 : BACKOFF_MIN_NS;
+	if (*pause > BACKOFF_MAX_NS)
+		*pause = BACKOFF_MAX_NS;
+	pgfree_sleep_ns(deadline && deadline - now < *pause ? deadline - now : *pause);
+	return 0;
+}
+
+/* backoff_until() with no deadline. */
 void pgfree_backoff(uint64_t *ns)
 {
-	*ns = *ns ? *ns * 2 : BACKOFF_MIN_NS;
-	if (*ns > BACKOFF_MAX_NS)
-		*ns = BACKOFF_MAX_NS;
-	pgfree_sleep_ns(*ns);
+	backoff_until(ns, 0);
 }
 
 static void range_widen(struct pgfree_range *acc, const struct pgfree_range *r)
@@ -322,25 +336,6 @@ long pgfree_drain(struct pgfree_domain *dom)
 	return r;
 }
 
-/* Sleep for the next back-off pause, but not past @deadline (0: none). */
-static int backoff_until(uint64_t *pause, uint64_t deadline)
-{
-	uint64_t now;
-
-	if (!deadline) {
-		pgfree_backoff(pause);
-		return 0;
-	}
-	now = pgfree_now_ns();
-	if (now >= deadline)
-		return -ETIMEDOUT;
-	*pause = *pause ? *pause * 2 : BACKOFF_MIN_NS;
-	if (*pause > BACKOFF_MAX_NS)
-		*pause = BACKOFF_MAX_NS;
-	pgfree_sleep_ns(*pause < deadline - now ? *pause : deadline - now);
-	return 0;
-}
-
 /*
  * Take drain_lock, giving up at @deadline (CLOCK_MONOTONIC): another
  * thread's drain may hang in ->flush() while holding it.  A trylock poll
@@ -371,8 +366,7 @@ static int drain_lock_until(struct pgfree_domain *dom, uint64_t deadline)
  */
 int pgfree_wait_drained(struct pgfree_domain *dom, uint64_t deadline_ns)
 {
-	struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000u),
-			       .tv_nsec = (long)(deadline_ns % 1000000000u) };
+	struct timespec ts = pgfree_timespec(deadline_ns);
 	uint64_t target, giveups, pause = 0;
 	int r = 0;
 
@@ -438,15 +432,7 @@ int pgfree_barrier_timeout(struct pgfree_domain *dom, uint64_t timeout_ns)
 {
 	int r = pgfree_check_consumer_call(dom);
 
-	if (r)
-		return r;
-	uint64_t now = pgfree_now_ns();
-
-	/* A deadline of 0 means "none": a zero timeout is one nanosecond, and
-	 * one too long to add is none. */
-	if (!timeout_ns)
-		timeout_ns = 1;
-	return pgfree_wait_drained(dom, timeout_ns > UINT64_MAX - now ? 0 : now + timeout_ns);
+	return r ? r : pgfree_wait_drained(dom, pgfree_deadline_ns(timeout_ns));
 }
 
 /*

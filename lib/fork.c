@@ -44,49 +44,56 @@ static void fork_prepare(void)
 		if (dom->dops->fork_lock)
 			dom->dops->fork_lock(dom);
 	}
-	pgfree_debug_fork_prepare();
+	pgfree_debug_fork_lock();
 	pgfree_tombstone_lock();
 }
 
-static void fork_parent(void)
+/* In the child: @dom's copy gets a new drain thread, with work to do. */
+static void child_restart(struct pgfree_domain *dom)
 {
-	pgfree_tombstone_unlock();
-	pgfree_debug_fork_parent();
-	for (struct pgfree_domain *dom = registry; dom; dom = dom->reg_next) {
-		if (dom->dops->fork_unlock)
-			dom->dops->fork_unlock(dom);
-		pthread_mutex_unlock(&dom->gen_lock);
-		if (dom->fork_locked)
-			pthread_mutex_unlock(&dom->drain_lock);
+	/* No thread of the child waits on it: start afresh. */
+	pgfree_cond_init_monotonic(&dom->drain_done);
+	/* Relaxed: the child has one thread; nothing races yet. */
+	atomic_store_explicit(&dom->parked, 0, memory_order_relaxed);
+	atomic_store_explicit(&dom->gathering, 0, memory_order_relaxed);
+	if (dom->has_thread) {
+		dom->has_thread = false;
+		/* Drain what the copy holds, even if only dom->carry. */
+		atomic_store_explicit(&dom->kick, true, memory_order_relaxed);
+		pgfree_start_drain_thread(dom);	/* sets has_thread */
 	}
-	pthread_mutex_unlock(&registry_lock);
 }
 
-static void fork_child(void)
+/*
+ * Drop what fork_prepare() took, in reverse (the child's only thread is
+ * the forking one, which holds it all).  In the child, first give each
+ * domain it locked a new drain thread.
+ */
+static void fork_unlock(bool child)
 {
 	pgfree_tombstone_unlock();
-	pgfree_debug_fork_child();
+	pgfree_debug_fork_unlock();
 	for (struct pgfree_domain *dom = registry; dom; dom = dom->reg_next) {
 		if (dom->dops->fork_unlock)
 			dom->dops->fork_unlock(dom);
 		pthread_mutex_unlock(&dom->gen_lock);
 		if (!dom->fork_locked)
 			continue;	/* forked from its callback: left alone */
-
-		/* No thread of the child waits on it: start afresh. */
-		pgfree_cond_init_monotonic(&dom->drain_done);
-		/* Relaxed: the child has one thread; nothing races yet. */
-		atomic_store_explicit(&dom->parked, 0, memory_order_relaxed);
-		atomic_store_explicit(&dom->gathering, 0, memory_order_relaxed);
-		if (dom->has_thread) {
-			dom->has_thread = false;
-			/* Drain what the copy holds, even if only dom->carry. */
-			atomic_store_explicit(&dom->kick, true, memory_order_relaxed);
-			pgfree_start_drain_thread(dom);	/* sets has_thread */
-		}
+		if (child)
+			child_restart(dom);
 		pthread_mutex_unlock(&dom->drain_lock);
 	}
 	pthread_mutex_unlock(&registry_lock);
+}
+
+static void fork_parent(void)
+{
+	fork_unlock(false);
+}
+
+static void fork_child(void)
+{
+	fork_unlock(true);
 }
 
 static void atfork_register(void)

@@ -80,8 +80,7 @@ void pgfree_park(struct pgfree_domain *dom)
  */
 void pgfree_gather_sleep(struct pgfree_domain *dom, uint64_t ns)
 {
-	struct timespec rel = { .tv_sec = (time_t)(ns / 1000000000u),
-				.tv_nsec = (long)(ns % 1000000000u) };
+	struct timespec rel = pgfree_timespec(ns);
 
 	/* Relaxed: ordered before the checks below by the fence. */
 	atomic_store_explicit(&dom->gathering, 1, memory_order_relaxed);

@@ -61,8 +61,24 @@ static inline void INIT_WORK(struct work_struct *work, work_func_t func)
 	work->entry = NULL;
 }
 
+/*
+ * The kernel's workqueues differ in where and how their workers run
+ * (system_wq per CPU, system_dfl_wq unbound); the PENDING protocol is the
+ * same on all of them.  The shim has one worker thread behind every
+ * workqueue, so these are only names that queue_work() accepts.
+ */
+struct workqueue_struct;
+extern struct workqueue_struct *system_wq;
+extern struct workqueue_struct *system_dfl_wq;
+
+/* Queue @work on @wq; true when this call queued it (set PENDING). */
+bool queue_work(struct workqueue_struct *wq, struct work_struct *work);
+
 /* Queue @work on the system workqueue; true when this call queued it. */
-bool schedule_work(struct work_struct *work);
+static inline bool schedule_work(struct work_struct *work)
+{
+	return queue_work(system_wq, work);
+}
 
 /* Wait until @work is neither pending nor running (see above). */
 bool flush_work(struct work_struct *work);
@@ -73,6 +89,12 @@ bool flush_work(struct work_struct *work);
  * needs it because the ported file's work item is static.)
  */
 void flush_scheduled_work(void);
+
+/*
+ * Wait until @wq is idle.  One worker runs every workqueue here, so this
+ * is flush_scheduled_work(): the whole shim workqueue is idle.
+ */
+void flush_workqueue(struct workqueue_struct *wq);
 
 /* Whether PENDING is set (a relaxed load: a hint, as in the kernel). */
 static inline bool work_pending(struct work_struct *work)

@@ -64,7 +64,7 @@ static void *worker_thread(void *arg)
 
 		/*
 		 * Clear PENDING before the function runs, as the kernel does:
-		 * from here on a schedule_work() queues a new execution.
+		 * from here on a queue_work() queues a new execution.
 		 * acq_rel: acquire is the half that matters (see the top of
 		 * this file); release keeps this execution's earlier accesses
 		 * before a re-queue's, for symmetry with the kernel's smp_mb().

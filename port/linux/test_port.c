@@ -19,15 +19,28 @@
  * FREED) catches double frees and frees of something never queued; freed
  * memory is poisoned so that a use after free shows up (ASan, or garbage).
  *
+ * Lost wake-ups are checked deterministically, without timing: first a
+ * single isolated free on each CPU slot (and pairs of slots), each followed
+ * by a drain (flush_workqueue(system_dfl_wq) and flush_scheduled_work():
+ * the shim runs every workqueue on one worker, so either waits for all),
+ * after which the descriptor must be freed; then, in the multi-threaded
+ * phase, all producers meet at a barrier after every burst, one of them
+ * drains, and every descriptor of that burst must be freed.  Once every
+ * pagetable_free_kernel() call has returned, the run that will take each
+ * queued descriptor is queued or running, so the drain must free it.
+ *
  * One executable per variant of the kernel file (CMakeLists.txt):
- *   pgfree.port_linux_shim         pgtable-generic.c (per-CPU llists)
- *   pgfree.port_linux_shim_v5      v5/pgtable-generic.c (6.19 as merged)
- *   pgfree.port_linux_shim_mutant  pgtable-generic.c with the flush moved
- *                                  after the frees: must be caught
+ *   test_port_linux                 pgtable-generic.c (per-CPU llists)
+ *   test_port_linux_v5              v5/pgtable-generic.c (v6.19)
+ *   test_port_linux_mutant_flush    the flush moved after the frees
+ *   test_port_linux_mutant_wake     the work queued only when llist_add()
+ *                                   returns false (inverted wake)
  *
  * Options:
  *   --expect-violation       negative control: succeed only if the checker
  *                            reported a flush-before-free violation
+ *   --expect-lost-wake       negative control: succeed only if a drain left
+ *                            a queued descriptor unfreed
  *   --expect-no-empty-flush  fail if a flush had nothing to free after it
  *                            (the per-CPU version skips the flush then)
  * Environment:
@@ -46,7 +59,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <linux/iommu.h>
 #include <linux/mm.h>
@@ -56,7 +68,8 @@
 
 #define NR_PRODUCERS	8
 #define BASE_TOTAL	1000000UL
-#define BURST		128	/* descriptors between a producer's pauses */
+#define BURST		128	/* descriptors between two drain-and-checks */
+#define NR_ISOLATED	(3 * NR_CPUS)	/* descriptors of the isolated phase */
 
 enum { PT_IDLE, PT_QUEUED, PT_FREED };
 
@@ -88,6 +101,8 @@ static struct {
 	_Atomic uint64_t queued;
 	_Atomic uint64_t freed;
 	_Atomic uint64_t violations;
+	/* queued descriptors a drain left unfreed (lost wake-ups) */
+	_Atomic uint64_t lost;
 	_Atomic int msg_state;
 	char msg[320];
 	uint64_t flush_ns;
@@ -188,9 +203,12 @@ void shim_pagetable_free(struct ptdesc *pt)
  */
 static _Thread_local int tl_scramble;
 static _Thread_local uint32_t tl_rng;
+static _Thread_local int tl_force_cpu = -1;	/* the isolated phase's slot */
 
 static int test_cpu_id(void)
 {
+	if (tl_force_cpu >= 0)
+		return tl_force_cpu;
 	if (!tl_scramble) {
 		int cpu = sched_getcpu();
 
@@ -209,31 +227,116 @@ struct producer {
 	struct tpt *d;
 };
 
+static struct producer prod[NR_PRODUCERS];
+static pthread_barrier_t burst_done, check_done;
+
+/*
+ * Wait until no work is queued or running.  The new code queues on
+ * system_dfl_wq, v5 on system_wq; the shim's one worker serves both, so
+ * each call waits for everything, but the test says what the kernel would
+ * need.  Any thread may call it.
+ */
+static void drain(void)
+{
+	flush_workqueue(system_dfl_wq);
+	flush_scheduled_work();
+}
+
+/*
+ * After a drain, with every pagetable_free_kernel() on @d[0..n) returned:
+ * each must be freed.  Returns how many were not.
+ */
+static size_t check_drained(const struct tpt *d, size_t n, const char *what)
+{
+	size_t left = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int st = atomic_load(&d[i].state);
+
+		if (st == PT_FREED)
+			continue;
+		if (!left++)
+			fprintf(stderr, "lost wake-up: %s: descriptor %u/%u still in state %d "
+				"after the workqueue drained\n", what, d[i].producer, d[i].seq, st);
+	}
+	if (left)
+		atomic_fetch_add(&chk.lost, left);
+	return left;
+}
+
+static void queue_one(struct tpt *d)
+{
+	int expected = PT_IDLE;
+
+	if (!atomic_compare_exchange_strong_explicit(&d->state, &expected, PT_QUEUED,
+						     memory_order_relaxed, memory_order_relaxed))
+		violation("descriptor %u/%u queued in state %d", d->producer, d->seq, expected);
+	/* seq_cst: see the top; taken before the call, never after. */
+	d->stamp = atomic_fetch_add(&chk.clock, 1) + 1;
+	pagetable_free_kernel(&d->pt);
+	atomic_fetch_add_explicit(&chk.queued, 1, memory_order_relaxed);
+}
+
+/*
+ * The isolated phase, on the main thread with no producer running: one
+ * free on each slot, then one on each pair of slots s and s + 3, then two
+ * on the same slot; a drain after each group; each descriptor must then be
+ * freed.  An inverted wake condition fails the first group.
+ */
+static size_t isolated_frees(struct tpt *d)
+{
+	char what[64];
+	size_t lost = 0, k = 0;
+
+	for (int s = 0; s < NR_CPUS; s++) {
+		tl_force_cpu = s;
+		queue_one(&d[k]);
+		drain();
+		snprintf(what, sizeof(what), "one free on CPU slot %d", s);
+		lost += check_drained(&d[k], 1, what);
+		k++;
+	}
+	for (int s = 0; s < NR_CPUS; s++) {
+		tl_force_cpu = s;
+		queue_one(&d[k]);
+		tl_force_cpu = (s + 3) % NR_CPUS;
+		queue_one(&d[k + 1]);
+		drain();
+		snprintf(what, sizeof(what), "frees on CPU slots %d and %d", s, (s + 3) % NR_CPUS);
+		lost += check_drained(&d[k], 2, what);
+		k += 2;
+	}
+	tl_force_cpu = -1;
+	return lost;
+}
+
 static void *producer_main(void *arg)
 {
 	struct producer *p = arg;
 
 	tl_scramble = p->id & 1;
 	tl_rng = 0x9e3779b9u * (p->id + 1);
-	for (size_t i = 0; i < p->n; i++) {
-		struct tpt *d = &p->d[i];
-		int expected = PT_IDLE;
+	for (size_t start = 0; start < p->n; start += BURST) {
+		size_t end = start + BURST < p->n ? start + BURST : p->n;
+		char what[64];
 
-		if (!atomic_compare_exchange_strong_explicit(&d->state, &expected, PT_QUEUED,
-							     memory_order_relaxed,
-							     memory_order_relaxed))
-			violation("descriptor %u/%zu queued in state %d", p->id, i, expected);
-		/* seq_cst: see the top; taken before the call, never after. */
-		d->stamp = atomic_fetch_add(&chk.clock, 1) + 1;
-		pagetable_free_kernel(&d->pt);
-		atomic_fetch_add_explicit(&chk.queued, 1, memory_order_relaxed);
+		for (size_t i = start; i < end; i++)
+			queue_one(&p->d[i]);
 		/*
-		 * Pause now and then, so the lists drain to empty and the
-		 * empty -> non-empty transition (the only one that schedules
-		 * the work) happens many times, not once.
+		 * Drain and check after each burst.  Every producer's calls
+		 * have returned once all have passed the barrier, so a drain
+		 * must free every descriptor of the burst.  It also empties the
+		 * lists, so the empty -> non-empty transition (the only one
+		 * that queues the work) happens in every burst.  All producers
+		 * have the same n, hence the same number of bursts.
 		 */
-		if (i % BURST == BURST - 1)
-			usleep(20);
+		if (pthread_barrier_wait(&burst_done) == PTHREAD_BARRIER_SERIAL_THREAD) {
+			drain();
+			snprintf(what, sizeof(what), "burst at %zu", start);
+			for (uint32_t t = 0; t < NR_PRODUCERS; t++)
+				check_drained(&prod[t].d[start], end - start, what);
+		}
+		pthread_barrier_wait(&check_done);
 	}
 	return NULL;
 }
@@ -252,18 +355,21 @@ static double env_double(const char *name, double dflt)
 
 int main(int argc, char **argv)
 {
-	struct producer prod[NR_PRODUCERS];
-	bool expect_violation = false, expect_no_empty = false;
+	static struct tpt iso[NR_ISOLATED];
+	bool expect_violation = false, expect_lost = false, expect_no_empty = false;
 	size_t total, per, problems = 0;
 	uint64_t t0, t1, freed, flushes;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--expect-violation")) {
 			expect_violation = true;
+		} else if (!strcmp(argv[i], "--expect-lost-wake")) {
+			expect_lost = true;
 		} else if (!strcmp(argv[i], "--expect-no-empty-flush")) {
 			expect_no_empty = true;
 		} else {
-			fprintf(stderr, "usage: %s [--expect-violation] [--expect-no-empty-flush]\n",
+			fprintf(stderr, "usage: %s [--expect-violation] [--expect-lost-wake] "
+				"[--expect-no-empty-flush]\n",
 				argv[0]);
 			return 2;
 		}
@@ -296,6 +402,27 @@ int main(int argc, char **argv)
 		}
 	}
 
+	for (uint32_t i = 0; i < NR_ISOLATED; i++) {
+		iso[i].producer = NR_PRODUCERS;	/* "producer" NR_PRODUCERS: main */
+		iso[i].seq = i;
+		atomic_init(&iso[i].state, PT_IDLE);
+	}
+	if (isolated_frees(iso)) {
+		if (expect_lost) {
+			printf("negative control: a lost wake-up was caught by the isolated "
+			       "frees, as it must be\n");
+			return 0;
+		}
+		fprintf(stderr, "FAILED: lost wake-up in the isolated phase\n");
+		return 1;
+	}
+	printf("isolated frees: %d descriptors, each freed after one drain\n", NR_ISOLATED);
+
+	if (pthread_barrier_init(&burst_done, NULL, NR_PRODUCERS) ||
+	    pthread_barrier_init(&check_done, NULL, NR_PRODUCERS)) {
+		fprintf(stderr, "pthread_barrier_init failed\n");
+		return 2;
+	}
 	t0 = now_ns();
 	for (uint32_t t = 0; t < NR_PRODUCERS; t++) {
 		if (pthread_create(&prod[t].thread, NULL, producer_main, &prod[t])) {
@@ -306,8 +433,10 @@ int main(int argc, char **argv)
 	for (uint32_t t = 0; t < NR_PRODUCERS; t++)
 		pthread_join(prod[t].thread, NULL);
 	/* Every producer returned: all work they needed is queued or done. */
-	flush_scheduled_work();
+	drain();
 	t1 = now_ns();
+	pthread_barrier_destroy(&burst_done);
+	pthread_barrier_destroy(&check_done);
 
 	freed = atomic_load(&chk.freed);
 	flushes = atomic_load(&chk.flushes);
@@ -326,10 +455,10 @@ int main(int argc, char **argv)
 		}
 		free(prod[t].d);
 	}
-	if (freed != total || atomic_load(&chk.queued) != total) {
+	if (freed != total + NR_ISOLATED || atomic_load(&chk.queued) != total + NR_ISOLATED) {
 		fprintf(stderr, "queued %llu, freed %llu, expected %zu\n",
 			(unsigned long long)atomic_load(&chk.queued),
-			(unsigned long long)freed, total);
+			(unsigned long long)freed, total + NR_ISOLATED);
 		problems++;
 	}
 
@@ -345,6 +474,17 @@ int main(int argc, char **argv)
 		       atomic_load_explicit(&chk.msg_state, memory_order_acquire) == 2 ?
 		       chk.msg : "?");
 
+	if (atomic_load(&chk.lost))
+		printf("drains left %llu queued descriptor(s) unfreed (lost wake-ups)\n",
+		       (unsigned long long)atomic_load(&chk.lost));
+	if (expect_lost) {
+		if (atomic_load(&chk.lost)) {
+			printf("negative control: a lost wake-up was caught, as it must be\n");
+			return 0;
+		}
+		fprintf(stderr, "negative control FAILED: no lost wake-up was seen\n");
+		return 1;
+	}
 	if (expect_violation) {
 		if (atomic_load(&chk.violations) && strstr(chk.msg, "freed before a flush")) {
 			printf("negative control: the checker caught the mutant, as it must\n");
@@ -358,7 +498,7 @@ int main(int argc, char **argv)
 			(unsigned long long)chk.empty_flushes);
 		problems++;
 	}
-	if (atomic_load(&chk.violations) || problems) {
+	if (atomic_load(&chk.violations) || atomic_load(&chk.lost) || problems) {
 		fprintf(stderr, "FAILED\n");
 		return 1;
 	}

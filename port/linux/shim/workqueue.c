@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * The system workqueue of linux/workqueue.h: one worker thread, started on
- * the first schedule_work(), running queued work items in FIFO order.
+ * the first queue_work(), running queued work items in FIFO order.
  *
  * Why no wake-up is lost (the property the ported code relies on):
  *
@@ -64,7 +64,7 @@ static void *worker_thread(void *arg)
 
 		/*
 		 * Clear PENDING before the function runs, as the kernel does:
-		 * from here on a schedule_work() queues a new execution.
+		 * from here on a queue_work() queues a new execution.
 		 * acq_rel: acquire is the half that matters (see the top of
 		 * this file); release keeps this execution's earlier accesses
 		 * before a re-queue's, for symmetry with the kernel's smp_mb().
@@ -99,8 +99,17 @@ static void start_worker(void)
 	pthread_attr_destroy(&attr);
 }
 
-bool schedule_work(struct work_struct *work)
+/* Distinct non-NULL names; nothing dereferences them. */
+static char system_wq_name, system_dfl_wq_name;
+struct workqueue_struct *system_wq = (struct workqueue_struct *)&system_wq_name;
+struct workqueue_struct *system_dfl_wq = (struct workqueue_struct *)&system_dfl_wq_name;
+
+bool queue_work(struct workqueue_struct *workqueue, struct work_struct *work)
 {
+	if (!workqueue) {
+		fprintf(stderr, "shim workqueue: queue_work() on a NULL workqueue\n");
+		abort();
+	}
 	/*
 	 * acq_rel: release publishes the caller's earlier stores to the
 	 * execution that clears PENDING after this (top of file); acquire is
@@ -151,6 +160,12 @@ void flush_scheduled_work(void)
 	while (wq.running || wq.head)
 		pthread_cond_wait(&wq.idle, &wq.lock);
 	pthread_mutex_unlock(&wq.lock);
+}
+
+void flush_workqueue(struct workqueue_struct *workqueue)
+{
+	(void)workqueue;
+	flush_scheduled_work();
 }
 
 unsigned long shim_workqueue_runs(void)

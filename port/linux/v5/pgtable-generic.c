@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The CONFIG_ASYNC_KERNEL_PGTABLE_FREE part of mm/pgtable-generic.c as
- * merged in Linux 6.19 (v5 of the series, with the IOMMU flush of its patch
- * 7/8), the baseline of 0001-*.patch and of the test.  Below the marker
- * line is the kernel code, line for line what the file holds from line 410
- * on (the patch's hunk is generated from this file, see
- * ../check-patch.sh).  The includes above the marker stand for the kernel
- * file's own (it gets these through pagemap.h, iommu.h and asm/tlb.h) and
- * let the same text compile in user space against ../shim/ (README.md).
+ * released in Linux v6.19 (the v5 series "mm: Introduce deferred freeing for
+ * kernel page tables" with the IOMMU flush of its patch 7/8), the baseline
+ * of the patch and of the test.  Below the marker line is the kernel text,
+ * line for line what v6.19's file holds from its "#ifdef
+ * CONFIG_ASYNC_KERNEL_PGTABLE_FREE" to its end; ../check-patch.sh checks
+ * that against ../shared/linux-6.19 when it is there.  The includes above
+ * the marker let the same text compile in user space against ../shim/.
  */
 #include <linux/iommu.h>
 #include <linux/list.h>
@@ -18,7 +18,7 @@
 #include <linux/workqueue.h>
 #include <asm/tlb.h>
 
-/* ---- mm/pgtable-generic.c, from line 410 ---- */
+/* ---- mm/pgtable-generic.c: #ifdef CONFIG_ASYNC_KERNEL_PGTABLE_FREE to the end ---- */
 
 #ifdef CONFIG_ASYNC_KERNEL_PGTABLE_FREE
 static void kernel_pgtable_work_func(struct work_struct *work);

@@ -5,22 +5,22 @@
  * A user-space system workqueue with the kernel's PENDING-bit semantics,
  * the part the ported code's "no lost wake-up" argument depends on:
  *
- *  - schedule_work() atomically sets PENDING; only the caller that set it
+ *  - queue_work() atomically sets PENDING; only the caller that set it
  *    (0 -> 1) queues the work, and it returns true; otherwise it returns
  *    false and the already-queued execution will see the caller's earlier
  *    stores (kernel: test_and_set_bit() is fully ordered even when the bit
  *    was already set).
  *  - the worker clears PENDING *before* it calls the function (kernel:
  *    set_work_pool_and_clear_pending() then smp_mb() in process_one_work()),
- *    so a schedule_work() that runs after the clear queues the work again;
+ *    so a queue_work() that runs after the clear queues the work again;
  *  - a work item never runs concurrently with itself (one worker thread;
  *    the kernel's non-reentrancy guarantee).
  *
- * Memory order (see workqueue.c for the argument): schedule_work() sets
+ * Memory order (see workqueue.c for the argument): queue_work() sets
  * PENDING with an acq_rel fetch_or and the worker clears it with an acq_rel
  * fetch_and.  Every write to the word is an RMW, so the clear reads from a
  * release sequence headed by each fetch_or that came before it: whatever a
- * caller did before schedule_work() happens-before the execution that
+ * caller did before queue_work() happens-before the execution that
  * follows the clear.  (The kernel uses a store and smp_mb() for the clear;
  * in C11 a standalone fence would need seq_cst fences on both sides, which
  * ThreadSanitizer does not model, while the RMW gives the same guarantee
@@ -61,8 +61,24 @@ static inline void INIT_WORK(struct work_struct *work, work_func_t func)
 	work->entry = NULL;
 }
 
+/*
+ * The kernel's workqueues differ in where and how their workers run
+ * (system_wq per CPU, system_dfl_wq unbound); the PENDING protocol is the
+ * same on all of them.  The shim has one worker thread behind every
+ * workqueue, so these are only names that queue_work() accepts.
+ */
+struct workqueue_struct;
+extern struct workqueue_struct *system_wq;
+extern struct workqueue_struct *system_dfl_wq;
+
+/* Queue @work on @wq; true when this call queued it (set PENDING). */
+bool queue_work(struct workqueue_struct *wq, struct work_struct *work);
+
 /* Queue @work on the system workqueue; true when this call queued it. */
-bool schedule_work(struct work_struct *work);
+static inline bool schedule_work(struct work_struct *work)
+{
+	return queue_work(system_wq, work);
+}
 
 /* Wait until @work is neither pending nor running (see above). */
 bool flush_work(struct work_struct *work);
@@ -73,6 +89,12 @@ bool flush_work(struct work_struct *work);
  * needs it because the ported file's work item is static.)
  */
 void flush_scheduled_work(void);
+
+/*
+ * Wait until @wq is idle.  One worker runs every workqueue here, so this
+ * is flush_scheduled_work(): the whole shim workqueue is idle.
+ */
+void flush_workqueue(struct workqueue_struct *wq);
 
 /* Whether PENDING is set (a relaxed load: a hint, as in the kernel). */
 static inline bool work_pending(struct work_struct *work)

@@ -5,20 +5,23 @@
 A closed queueing network per design: n producers (one per CPU), each
 cycling through a delay station (its private work per descriptor, Z) and,
 for the designs with a shared cache line on the defer path (v5, v3,
-global_llist), one single-server station: the line (or the lock on it).
+global_llist), one single-server station: that line (with the lock on it).
 Solved exactly by mean-value analysis.  The server's service time per
-visit is its local hold time plus the cache-line transfers of a hand-off,
-amortized over the visits an owner completes before the line leaves it
-(the retention factor, below).  A single drain thread shares the producers'
-CPUs.
+visit is the local hold of the line plus its transfers: calibrated from a
+two-CPU contended micro-benchmark and scaled by the hand-off latency at n
+(default), or, as a bound, the counted transfers of a hand-off at full
+latency on every visit (a fair lock).  percpu has no shared station; its
+producers pay one hand-off of their own list head per drain poll.  A
+"sustained" rate adds the single drain thread's CPU time per descriptor
+on the producers' CPUs and caps it at what one drain thread can do.
 
 Inputs: calib.json (calib.c, measured in the same run), transfers.json (the
-counted transfers of a hand-off per design, README table), bench.json (the
-1- and 2-CPU rows it is validated against; optional) and app.json (the
-application workload's per-free costs; optional).  Standard library only.
+counted transfers, README table), bench.json (the 1- and 2-CPU rows it is
+validated against; optional) and app.json (the application workload's
+per-free costs; optional).  Standard library only; gnuplot for the plot.
 
 Usage: model.py --calib C --transfers T [--bench B] [--app A] --out DIR
-       [--xsocket-ns 200] [--socket-cpus 64] [--max-cpus 256]
+       [--xsocket-ns 200] [--socket-cpus 64]
 """
 import argparse
 import json
@@ -75,6 +78,8 @@ def load_bench(path):
     except (OSError, ValueError) as e:
         warn("no usable bench.json (%s): no validation" % e)
         return {}, {}
+    if isinstance(data.get("rows"), list):
+        return load_rows_v2(data), data.get("context", {})
     cells = {}
     for b in data.get("benchmarks", []):
         name = b.get("run_name") or b.get("name", "")
@@ -113,6 +118,39 @@ def load_bench(path):
         if prev is None or score < prev[3]:
             out[(design, n)] = (v, name, c["over"], score, spread, cpu)
     return out, data.get("context", {})
+
+
+# Which batching policy each design is validated on, best first (the
+# calibration's defers are the same under every policy; the policy moves
+# wake-ups, which the enqueue model leaves out).
+POLICY_PREF = ("delay", "none", "kernel", "nodelay", "own")
+
+
+def load_rows_v2(data):
+    """pgfree-bench/2 (bench/report.py): rows with design, policy, threads,
+    items_per_second {median, q1, q3, ...}, oversubscribed."""
+    out = {}
+    for r in data["rows"]:
+        if r.get("workload") != "enqueue" and not str(r.get("name", "")).startswith("enqueue/"):
+            continue
+        design, n = r.get("design"), r.get("threads")
+        ips = r.get("items_per_second")
+        if design is None or n is None or ips is None:
+            m = ROW.match(str(r.get("name", "")))
+            if not m:
+                continue
+            design, n = design or m.group(1), n or int(m.group(3))
+        v = ips.get("median") if isinstance(ips, dict) else ips
+        if v is None:
+            continue
+        pol = r.get("policy", "")
+        score = POLICY_PREF.index(pol) if pol in POLICY_PREF else len(POLICY_PREF)
+        spread = (ips.get("q1"), ips.get("q3")) if isinstance(ips, dict) and ips.get("q1") else None
+        prev = out.get((design, int(n)))
+        if prev is None or score < prev[3]:
+            out[(design, int(n))] = (float(v), r.get("name", ""), bool(r.get("oversubscribed")),
+                                     score, spread, None)
+    return out
 
 
 def variant_score(name):
@@ -235,7 +273,7 @@ def harness_overhead(bench, inp, n):
     """Per-item time the benchmark harness adds to a producer at n threads,
     from its floor row (one private atomic per item): n/X_floor - floor."""
     row = bench.get(("floor", n))
-    if not row:
+    if not row or row[0] <= 0:
         return 0.0, None
     return max(0.0, n * 1e9 / row[0] - inp["floor_ns"]), row[0]
 
@@ -359,13 +397,13 @@ def plot(out, preds, pess, sus, bench, inp):
     if not gp:
         return "plot: gnuplot not found (scripts/deps.sh bench installs gnuplot-nox); data in model_plot.dat"
     script = """
-set terminal pngcairo size 1000,650 noenhanced font ",10"
+set terminal pngcairo size 1000,760 noenhanced font ",10"
 set output '{png}'
 set logscale xy 2
 set xlabel 'CPUs (one producer per CPU)'
 set ylabel 'aggregate pgfree_defer() rate, M items/s'
 set title 'many-core model (lines) and measured benchmark rows (points); cross-socket hand-off {xs:.0f} ns, {sc} CPUs/socket'
-set key top left
+set key outside below horizontal maxcols 3
 set grid
 plot '{dat}' index 0 w lp lw 2 pt 7 ps 0.6 lc rgb '#1b9e77' t 'percpu (model)', \\
      '{dat}' index 1 w lp lw 2 pt 7 ps 0.6 lc rgb '#d95f02' t 'v5 (model)', \\
@@ -425,28 +463,30 @@ def main():
     errs = []
     for n in (1, 2):
         h, floor_rate = harness_overhead(bench, inp, n)
-        for d in ("percpu", "v5", "v3", "global_llist"):
+        for d in ("percpu", "v5", "v5_kernel", "v3", "global_llist"):
             row = bench.get((d, n))
             if not row:
                 continue
-            pred = predict(d, n, inp, h)
+            pred = predict("v5" if d == "v5_kernel" else d, n, inp, h)
             err = 100.0 * (pred - row[0]) / row[0]
             if d in DESIGNS:
                 errs.append((d, n, err))
-            sp = (" [reps %.3g-%.3g]" % (row[4][0] / 1e6, row[4][1] / 1e6)) if row[4] else ""
+            sp = (" [%.3g-%.3g]" % (row[4][0] / 1e6, row[4][1] / 1e6)) if row[4] else ""
             cpu = ""
             if row[5]:
                 xc = n * 1e9 / row[5]
                 cpu = "; on-CPU rate %.2f M/s (model %+.0f%%)" % (xc / 1e6, 100.0 * (pred - xc) / xc)
-            val.append("  %-13s %d CPU: measured %8.2f M/s%s, model %8.2f M/s, error %+5.0f%%%s%s"
+            val.append("  %-13s %d CPU: measured %8.2f M/s%s, model %8.2f M/s, error %+5.0f%%%s%s%s"
                        % (d, n, row[0] / 1e6, sp, pred / 1e6, err, cpu,
+                          (" [" + row[1] + "]") if "policy:" in row[1] else "",
                           " (oversubscribed row)" if row[2] else ""))
         if floor_rate:
             val.append("  (harness overhead from the floor row at %d: %.2f ns per item per producer)"
                        % (n, h))
     if val:
-        summary.append("validation against bench.json (median rows, wall clock; the on-CPU rate is "
-                       "n / cpu_time per item, i.e. without the time producers were descheduled):")
+        summary.append("validation against bench.json (median rows, wall clock, [spread: reps "
+                       "min-max or IQR]; on-CPU rate, where the JSON has cpu_time: n / CPU time "
+                       "per item, i.e. without the time producers were descheduled):")
         summary += val
     else:
         summary.append("validation: no bench.json rows enqueue/<design>/threads:1|2 found")

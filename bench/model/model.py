@@ -191,23 +191,29 @@ def mva(n, z, d):
     return x, r
 
 
-def server_time(design, n, inp, pessimistic=False):
-    """Service time of one visit to the shared line among n producers.
+def server_time(design, n, inp, z, pessimistic=False):
+    """Service time of one visit to the shared line among n producers whose
+    private work between visits takes z ns.
 
-    Calibrated (default): the local hold s plus the transfer part measured
-    with two contenders (calib's contended micro-benchmark S2 - s, which
-    includes the owner's retention of the line over several visits: glibc's
-    test-and-set spinlock and a CAS loop are unfair), scaled by the hand-off
-    latency at n.  This is what the user-space benchmark measures.
-    Fair hand-off (pessimistic=True): every visit pays the counted transfers
-    of a hand-off (transfers.json) at full latency, as with a FIFO lock such
-    as the kernel's qspinlock, which passes the lock to the next waiter on
-    another CPU at every contended release."""
+    The hold s of the line plus e transfers of hand-off latency L(n).  The
+    counted transfers of a hand-off are k (transfers.json), but an owner
+    that comes back to the line sooner than another CPU's request can take
+    it keeps it (glibc's test-and-set spinlock and a CAS loop are unfair),
+    so one hand-off covers b visits and e = k / b, with
+        b = 1 + rho * L(n) / (z + s):
+    more retention when the hand-off is slow against the owner's cycle.
+    rho is fitted to the two-CPU contended micro-benchmark (z = 0, L = the
+    measured hand-off), so the model reproduces it exactly there; with long
+    private work (the application) b -> 1 and every visit pays k.
+    pessimistic: b = 1 always, as with a FIFO lock such as the kernel's
+    qspinlock, which passes the lock to the next waiter at every contended
+    release."""
     s = inp["hold_ns"][design]
+    k = inp["k"][design]
     lat = handoff_ns(n, inp["handoff_ns"], inp["xsocket_ns"], inp["socket_cpus"])
-    if pessimistic:
-        return s + inp["k"][design] * lat
-    return s + inp["eff_xfer"][design] * lat
+    if pessimistic or k <= 0:
+        return s + k * lat
+    return s + k / (1.0 + inp["rho"][design] * lat / (z + s)) * lat
 
 
 def predict(design, n, inp, h, pessimistic=False):
@@ -226,7 +232,7 @@ def predict(design, n, inp, h, pessimistic=False):
     z = max(0.0, c - s + h)
     if n == 1:
         return 1e9 / (z + s)
-    x, _ = mva(n, z, server_time(design, n, inp, pessimistic))
+    x, _ = mva(n, z, server_time(design, n, inp, z, pessimistic))
     return x * 1e9
 
 
@@ -264,8 +270,13 @@ def build_inputs(calib, transfers, args):
             warn("%s missing or invalid: assuming the counted transfers at full latency" % key)
             s2 = inp["hold_ns"][d] + inp["k"][d] * inp["handoff_ns"]
         inp["contended_ns"][d] = s2
-        inp["eff_xfer"][d] = max(0.0, s2 - inp["hold_ns"][d]) / inp["handoff_ns"]
+        e = max(1e-3, s2 - inp["hold_ns"][d]) / inp["handoff_ns"]
+        inp["eff_xfer"][d] = e
+        # server_time(): e = k / (1 + rho * L / s) at z = 0, L = measured.
+        inp.setdefault("rho", {})[d] = max(0.0, inp["k"][d] / e - 1.0) * \
+            inp["hold_ns"][d] / inp["handoff_ns"]
     inp["eff_xfer"]["percpu"] = 0.0
+    inp["rho"]["percpu"] = 0.0
     return inp
 
 
@@ -337,8 +348,8 @@ def app_predictions(app_path, inp, ncpu_points):
                 if mode == "v5" and p["f"] > 0 and n > 1:
                     # Visits to the lock: f per op; demand per op f*S.
                     zv = max(1.0, z - p["f"] * p["hold"])
-                    b = 1.0 + lat / (zv / p["f"] + p["hold"])
-                    s = p["hold"] + inp["k"]["v5"] * lat / b
+                    app_inp = dict(inp, hold_ns=dict(inp["hold_ns"], v5=p["hold"]))
+                    s = server_time("v5", n, app_inp, zv / p["f"])
                     xo, _ = mva(n, zv, p["f"] * s)
                     x_new = xo * 1e9
                 else:

@@ -180,6 +180,7 @@ static void *pp_a(void *p)
 		}
 		x->samples[g] = (double)(now_ns() - t0) / (2.0 * PP_GROUP);
 	}
+	/* Relaxed: the value itself tells B to stop. */
 	atomic_store_explicit(&x->word, UINT64_MAX, memory_order_relaxed);
 	return NULL;
 }
@@ -189,6 +190,7 @@ static void *pp_b(void *p)
 	struct pp *x = p;
 	uint64_t v;
 
+	/* Relaxed, here and below: gate and message are the values themselves. */
 	while (!atomic_load_explicit(&x->go, memory_order_relaxed))
 		cpu_relax();
 	for (;;) {
@@ -272,12 +274,13 @@ static void *hammer_a(void *p)
 {
 	struct hammer *h = p;
 	void *node[8];
+	uint64_t t_end;
 
+	/* Relaxed: a start gate only. */
 	while (!atomic_load_explicit(&h->go, memory_order_relaxed))
 		cpu_relax();
 	/* Until enough contended chunks, or a time cap (B may not get a CPU). */
-	uint64_t t_end = now_ns() + (scale > 1 ? 300000000u : 1000000000u);
-
+	t_end = now_ns() + (scale > 1 ? 300000000u : 1000000000u);
 	for (long c = 0; h->nsamples < h->chunks && now_ns() < t_end; c++) {
 		/* Relaxed: a count, read at chunk edges only. */
 		uint64_t b0 = atomic_load_explicit(&h->b_ops, memory_order_relaxed), b1;
@@ -290,6 +293,7 @@ static void *hammer_a(void *p)
 		if (b1 - b0 >= 1 && h->nsamples < MAXS)
 			h->samples[h->nsamples++] = (double)(t1 - t0) / (double)(HM_CHUNK + b1 - b0);
 	}
+	/* Relaxed: a stop flag; B reads nothing A wrote. */
 	atomic_store_explicit(&h->stop, 1, memory_order_relaxed);
 	return NULL;
 }
@@ -302,6 +306,7 @@ static void *hammer_b(void *p)
 
 	/* Relaxed: a start gate only. */
 	atomic_store_explicit(&h->go, 1, memory_order_relaxed);
+	/* Relaxed: a stop flag. */
 	while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
 		hammer_op(h, node);
 		/* Relaxed: a count on B's own line, read at A's chunk edges. */
@@ -458,6 +463,7 @@ static void *lib_a(void *p)
 			cpu_relax();
 	}
 	if (!x->hot)
+		/* Release: B's last drain is done (A saw 2); 3 only says stop. */
 		atomic_store_explicit(&x->phase, 3, memory_order_release);
 	return NULL;
 }
@@ -472,6 +478,7 @@ static void *lib_b(void *p)
 		int ph;
 		uint64_t t0;
 
+		/* Acquire: pairs with A's release of 1, so every defer is visible. */
 		while ((ph = atomic_load_explicit(&x->phase, memory_order_acquire)) != 1 && ph != 3)
 			cpu_relax();
 		if (ph == 3)
@@ -480,6 +487,7 @@ static void *lib_b(void *p)
 		pgfree_drain(x->dom);
 		if (x->s_drain)
 			add_sample(x->s_drain, x->n_drain, (double)(now_ns() - t0) / KDESC);
+		/* Release: the drain's writes (the descriptors) before A goes on. */
 		atomic_store_explicit(&x->phase, 2, memory_order_release);
 	}
 }
@@ -524,6 +532,7 @@ static void m_lib(int hot)
 			x.hot = hot;
 			/* One warm-up round, untimed, then the timed ones. */
 			run_duo(lib_a, lib_b, &x);
+			/* Relaxed: thread creation in run_duo() orders it. */
 			atomic_store_explicit(&x.phase, 0, memory_order_relaxed);
 			x.rounds = 64 / scale + 1;
 			x.s_defer = vd[k];
@@ -571,9 +580,10 @@ static void *wk_a(void *p)
 		while (atomic_load_explicit(&x->ack, memory_order_acquire) != 1)
 			cpu_relax();
 		usleep(50);	/* untimed: let B reach the futex sleep */
+		/* Relaxed: ordered before B's next ack by the release below. */
 		atomic_store_explicit(&x->ack, 0, memory_order_relaxed);
-		/* Relaxed: the futex system call orders it (a full barrier). */
-		atomic_store_explicit(&x->word, 1, memory_order_relaxed);
+		/* Release: B, acquiring it, sets the next ack after this reset. */
+		atomic_store_explicit(&x->word, 1, memory_order_release);
 		t0 = now_ns();
 		futex(&x->word, FUTEX_WAKE_PRIVATE, 1);
 		x->samples[i] = (double)(now_ns() - t0);
@@ -586,10 +596,12 @@ static void *wk_b(void *p)
 	struct wk *x = p;
 
 	for (long i = 0; i < x->rounds; i++) {
+		/* Relaxed: ordered before A's wake by the release of ack. */
 		atomic_store_explicit(&x->word, 0, memory_order_relaxed);
 		/* Release: orders the reset before A's wake. */
 		atomic_store_explicit(&x->ack, 1, memory_order_release);
-		while (atomic_load_explicit(&x->word, memory_order_relaxed) == 0)
+		/* Acquire: pairs with A's release of word (see there). */
+		while (atomic_load_explicit(&x->word, memory_order_acquire) == 0)
 			futex(&x->word, FUTEX_WAIT_PRIVATE, 0);
 	}
 	return NULL;

@@ -111,6 +111,7 @@ static void *role(void *arg)
 		else
 			pgfree_drain(dom);
 		mark(3);
+		/* Seq_cst, as the load above: the next thread sees this operation. */
 		atomic_store(&step, s + 1);
 	}
 }

@@ -21,7 +21,7 @@ validated against; optional) and app.json (the application workload's
 per-free costs; optional).  Standard library only; gnuplot for the plot.
 
 Usage: model.py --calib C --transfers T [--bench B] [--app A] --out DIR
-       [--xsocket-ns 200] [--socket-cpus 64]
+       [--xsocket-ns 200] [--socket-cpus 64] [--handoff-ns L]
 """
 import argparse
 import json
@@ -441,12 +441,17 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--xsocket-ns", type=float, default=XSOCKET_NS)
     ap.add_argument("--socket-cpus", type=int, default=SOCKET_CPUS)
+    ap.add_argument("--handoff-ns", type=float,
+                    help="in-socket hand-off latency instead of calib's (sensitivity: a big "
+                         "socket's far cores are slower than two neighbouring vCPUs)")
     args = ap.parse_args()
 
     with open(args.calib) as f:
         calib = json.load(f)
     with open(args.transfers) as f:
         transfers = json.load(f)
+    if args.handoff_ns:
+        calib = dict(calib, handoff_ns={"median": args.handoff_ns, "override": True})
     inp = build_inputs(calib, transfers, args)
     bench, ctx = load_bench(args.bench) if args.bench else ({}, {})
     ncpu = int(ctx.get("num_cpus") or ctx.get("pgfree_cpus_online") or os.cpu_count() or 2)

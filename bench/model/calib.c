@@ -24,6 +24,8 @@
  *   defer_hot_ns.<d>  the same with descriptors hot in A's cache
  *   drain_ns.<d>      pgfree_drain() on B per descriptor A deferred: the
  *                     consumer's cost (detach, reverse, flush once, release)
+ *   defer2_ns.<d>     A and B defer at once into one domain: aggregate ns per
+ *                     descriptor (the model's two-CPU check, without a harness)
  *   wake_ns           FUTEX_WAKE of a sleeping thread: the waker's cost
  *   wake_nowaiter_ns  FUTEX_WAKE with nobody waiting (a bare system call)
  *
@@ -555,6 +557,121 @@ static void m_lib(int hot)
 	}
 }
 
+/* ---- the library, two producers at once: the model's 2-CPU check ---- */
+
+/*
+ * A and B each defer KDESC of their own descriptors into one domain at
+ * the same time (started by A's round number); A then drains, untimed.
+ * A sample is the round's aggregate: 2 x KDESC / (last end - first start),
+ * CLOCK_MONOTONIC being one clock on both CPUs.  A round in which one
+ * thread was descheduled is a low outlier the median ignores.
+ */
+struct lib2 {
+	struct pgfree_domain *dom;
+	struct cdesc *d[2];
+	_Alignas(LINE) _Atomic long round;	/* A: start round r */
+	_Alignas(LINE) _Atomic long done;	/* producers finished this round */
+	long rounds;
+	uint64_t t0[2], t1[2];
+};
+
+static void lib2_round(struct lib2 *x, int me)
+{
+	x->t0[me] = now_ns();
+	for (int i = 0; i < KDESC; i++)
+		pgfree_defer(x->dom, &x->d[me][i].node);
+	x->t1[me] = now_ns();
+	/* Release: A reads t0/t1 after it sees the count. */
+	atomic_fetch_add_explicit(&x->done, 1, memory_order_release);
+}
+
+static void *lib2_b(void *p)
+{
+	struct lib2 *x = p;
+
+	for (long r = 1; r <= x->rounds; r++) {
+		/* Acquire: the previous drain is visible before B defers again. */
+		while (atomic_load_explicit(&x->round, memory_order_acquire) < r)
+			cpu_relax();
+		lib2_round(x, 1);
+	}
+	return NULL;
+}
+
+static double *lib2_samples;
+static int lib2_n;
+
+static void *lib2_a(void *p)
+{
+	struct lib2 *x = p;
+
+	for (long r = 1; r <= x->rounds; r++) {
+		uint64_t a, b;
+
+		/* Release: B starts after A's drain of the previous round. */
+		atomic_store_explicit(&x->round, r, memory_order_release);
+		lib2_round(x, 0);
+		/* Acquire: pairs with B's count; its defers and times are visible. */
+		while (atomic_load_explicit(&x->done, memory_order_acquire) < 2 * r)
+			cpu_relax();
+		a = x->t0[0] < x->t0[1] ? x->t0[0] : x->t0[1];
+		b = x->t1[0] > x->t1[1] ? x->t1[0] : x->t1[1];
+		if (lib2_n < MAXS)
+			lib2_samples[lib2_n++] = (double)(b - a) / (2.0 * KDESC);
+		pgfree_drain(x->dom);
+	}
+	return NULL;
+}
+
+static void m_lib2(void)
+{
+	int nd = (int)(sizeof(designs) / sizeof(designs[0]));
+	static double v[4][MAXS];
+	int nv[4] = { 0 };
+	char name[64];
+	int reps = scale > 1 ? 3 : 7;
+
+	for (int r = 0; r < reps; r++) {
+		for (int k = 0; k < nd; k++) {
+			struct pgfree_config cfg = { 0 };
+			struct lib2 *x = aligned_alloc(LINE, sizeof(*x));
+
+			memset(x, 0, sizeof(*x));
+			cfg.design = designs[k].design;
+			cfg.flags = PGFREE_F_NO_THREAD;
+			cfg.ops.flush = c_flush;
+			cfg.ops.release = c_release;
+			if (pgfree_domain_create(&cfg, &x->dom)) {
+				fprintf(stderr, "calib: create %s failed\n", designs[k].name);
+				exit(1);
+			}
+			for (int t = 0; t < 2; t++) {
+				x->d[t] = aligned_alloc(LINE, sizeof(struct cdesc) * KDESC);
+				memset(x->d[t], 0, sizeof(struct cdesc) * KDESC);
+			}
+			x->rounds = 64 / scale + 1;
+			lib2_samples = v[k];
+			lib2_n = nv[k];
+			run_duo(lib2_a, lib2_b, x);
+			/* The first round of each run is the warm-up: drop it. */
+			if (lib2_n > nv[k]) {
+				memmove(&v[k][nv[k]], &v[k][nv[k] + 1],
+					sizeof(double) * (size_t)(lib2_n - nv[k] - 1));
+				lib2_n--;
+			}
+			nv[k] = lib2_n;
+			pgfree_domain_destroy(x->dom);
+			free(x->d[0]);
+			free(x->d[1]);
+			free(x);
+		}
+	}
+	for (int k = 0; k < nd; k++) {
+		snprintf(name, sizeof(name), "defer2_ns.%s", designs[k].name);
+		emit(name, summarize(v[k], nv[k]));
+	}
+}
+
 /* ---- futex wake: the waker's cost ---- */
 
 struct wk {
@@ -659,6 +776,7 @@ int main(int argc, char **argv)
 	m_single();
 	m_lib(0);
 	m_lib(1);
+	m_lib2();
 	m_wake();
 	printf("\n}\n");
 	return 0;

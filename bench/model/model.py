@@ -474,6 +474,19 @@ def main():
     summary.append("parameters: cross-socket hand-off %.0f ns (cited, README), %d CPUs per socket; "
                    "drain poll %.0f us" % (inp["xsocket_ns"], inp["socket_cpus"], POLL_NS / 1e3))
 
+    # The library's own two-CPU check (calib defer2_ns: no harness, h = 0).
+    lib2 = []
+    for d in ("percpu", "v5", "global_llist", "v3"):
+        m2 = med(calib, "defer2_ns." + d, -1.0)
+        if m2 > 0:
+            x2 = 1e9 / m2
+            p2 = predict(d, 2, inp, 0.0)
+            lib2.append("%s %.0f M/s, model %.0f (%+.0f%%)" % (d, x2 / 1e6, p2 / 1e6,
+                                                              100.0 * (p2 - x2) / x2))
+    if lib2:
+        summary.append("validation, the library alone on 2 CPUs (calib defer2_ns, two producers "
+                       "deferring at once): " + "; ".join(lib2))
+
     # Validation against the benchmark's 1- and 2-CPU rows.
     val = []
     errs = []
@@ -565,7 +578,7 @@ def main():
         f.write(text)
     with open(os.path.join(args.out, "model_validation.txt"), "w") as f:
         f.write("\n".join(s for s in summary if (s.startswith("  ") and "CPU:" in s)
-                          or "validation" in s or "harness overhead" in s
+                          or "validation" in s or "calib defer2" in s or "harness overhead" in s
                           or "measured pgfree/v5" in s) + "\n")
     sys.stdout.write(text)
 

@@ -17,6 +17,8 @@
  * @destroy: quiesce and free the instance
  * @thread_enter/@thread_exit: per producer thread, around its work
  *	(liburcu's call_rcu wants registered threads); may be NULL
+ * @locked: a lib/design_locked.c port (the lockstat build times its lock)
+ * @peer: another library (the targets compare percpu with every peer)
  *
  * Adding a variant of a pgfree design is one line in design_pgfree.c's
  * table (BENCH_PGFREE_VARIANT); of a peer, one entry in design_peers.c's.
@@ -59,6 +61,8 @@ struct bdesign {
 	void (*thread_exit)(void *impl);
 	/* A lib/design_locked.c design: the lockstat build reports its lock. */
 	bool locked;
+	/* A library a user would pick instead of pgfree (judged by the targets). */
+	bool peer;
 };
 
 /* The tables (design_pgfree.c, design_peers.c) and the floor. */

@@ -118,8 +118,16 @@ static void *producer_main(void *arg)
 		d->thread_enter(r->impl);
 	/* Relaxed counters and flags: they order nothing but the start and end. */
 	atomic_fetch_add_explicit(&r->ready, 1, memory_order_relaxed);
-	while (!atomic_load_explicit(&r->go, memory_order_relaxed))
+	/*
+	 * Spin (untimed) for the start; yield now and then, so that spinners
+	 * on a CPU with more producers than CPUs let the others (and the
+	 * coordinator) reach the start line.
+	 */
+	for (unsigned int spins = 0; !atomic_load_explicit(&r->go, memory_order_relaxed); spins++) {
 		cpu_relax();
+		if ((spins & 1023) == 1023)
+			sched_yield();
+	}
 
 	/* Warm-up: caches, the consumer's steady state, the CPU's clock. */
 	end = bench_now_ns() + r->warm_ns;
@@ -155,6 +163,7 @@ struct cell {
 	double *rates;		/* per repetition: aggregate items/s */
 	double *stalls;
 	double flushes, released;
+	double wall_ns;		/* whole runs, set-up and tear-down included */
 #ifdef BENCH_LOCKSTAT
 	struct pgfree_lockstat ls;
 #endif
@@ -164,6 +173,7 @@ static double one_run(const struct enq_opts *o, struct cell *c, double *stalls)
 {
 	struct cell_run r = { 0 };
 	struct producer *p = aligned_alloc(128, sizeof(*p) * (size_t)c->threads);
+	uint64_t t_start = bench_now_ns();
 
 	if (!p)
 		abort();
@@ -207,6 +217,7 @@ static double one_run(const struct enq_opts *o, struct cell *c, double *stalls)
 	}
 #endif
 	c->d->destroy(r.impl);
+	c->wall_ns += (double)(bench_now_ns() - t_start);
 	c->flushes += (double)atomic_load(&r.sink.flushes);
 	c->released += (double)atomic_load(&r.sink.released);
 
@@ -261,14 +272,14 @@ static void write_row(FILE *f, const struct cell *c, int reps, bool first)
 	q3 = quantile(s, reps, 0.75);
 	fprintf(f, "%s    {\"name\": \"%s\", \"workload\": \"enqueue\", \"design\": \"%s\", "
 		"\"policy\": \"%s\", \"threads\": %d, \"oversubscribed\": %s, \"pinned\": %s,\n"
-		"     \"flush_hook\": %s, \"repetitions\": %d,\n"
+		"     \"flush_hook\": %s, \"peer\": %s, \"repetitions\": %d,\n"
 		"     \"items_per_second\": {\"median\": %.1f, \"q1\": %.1f, \"q3\": %.1f, "
 		"\"iqr\": %.1f, \"min\": %.1f, \"max\": %.1f},\n"
 		"     \"ns_per_op_per_thread\": {\"median\": %.4f, \"q1\": %.4f, \"q3\": %.4f},\n"
 		"     \"samples\": [",
 		first ? "" : ",\n", c->name, c->d->name, c->pol->name, c->threads,
 		c->oversubscribed ? "true" : "false", c->pinned ? "true" : "false",
-		c->d->flush_hook ? "true" : "false", reps, med, q1, q3, q3 - q1, s[0], s[reps - 1],
+		c->d->flush_hook ? "true" : "false", c->d->peer ? "true" : "false", reps, med, q1, q3, q3 - q1, s[0], s[reps - 1],
 		c->threads * 1e9 / med, c->threads * 1e9 / q3, c->threads * 1e9 / q1);
 	for (int i = 0; i < reps; i++)
 		fprintf(f, "%s%.1f", i ? ", " : "", c->rates[i]);
@@ -276,8 +287,10 @@ static void write_row(FILE *f, const struct cell *c, int reps, bool first)
 
 	for (int i = 0; i < reps; i++)
 		st += c->stalls[i];
-	fprintf(f, "],\n     \"stalls_per_run\": %.1f, \"flushes_per_1000\": %.4f",
-		st / reps, c->released ? 1000.0 * c->flushes / c->released : 0.0);
+	fprintf(f, "],\n     \"stalls_per_run\": %.1f, \"flushes_per_1000\": %.4f, "
+		"\"run_wall_ms\": %.1f",
+		st / reps, c->released ? 1000.0 * c->flushes / c->released : 0.0,
+		c->wall_ns / reps / 1e6);
 #ifdef BENCH_LOCKSTAT
 	if (c->d->locked) {
 		fprintf(f, ",\n     \"lock_wait_ns_log2_hist\": [");
@@ -369,7 +382,7 @@ int enqueue_run(const struct enq_opts *o)
 				c->rates[rep] = rate;
 				c->stalls[rep] = st;
 			} else {
-				c->flushes = c->released = 0;
+				c->flushes = c->released = c->wall_ns = 0;
 #ifdef BENCH_LOCKSTAT
 				memset(&c->ls, 0, sizeof(c->ls));
 #endif

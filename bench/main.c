@@ -23,7 +23,7 @@
  *   --no-pin             pin nothing
  *   --threads=LIST       enqueue producer counts (default: 1, 2, 4, ... up
  *                        to the CPUs, the CPU count, then 2x and, up to 8
- *                        CPUs, 8x the CPUs: oversubscribed)
+ *                        CPUs and not --quick, 8x the CPUs: oversubscribed)
  *   --max-threads=N      drop producer counts above N
  *   --reps=N             enqueue repetitions (default 11; quick 5)
  *   --window-ms=X        each producer's timed window (default 20; quick 8)
@@ -70,7 +70,7 @@ static int parse_cpu_list(const char *s, int *out, int max)
 	return n;
 }
 
-static int default_threads(int ncpu, int max, int *out)
+static int default_threads(int ncpu, int max, bool quick, int *out)
 {
 	int n = 0;
 
@@ -78,7 +78,7 @@ static int default_threads(int ncpu, int max, int *out)
 		out[n++] = t;
 	out[n++] = ncpu;
 	out[n++] = 2 * ncpu;
-	if (ncpu <= 8)
+	if (ncpu <= 8 && !quick)
 		out[n++] = 8 * ncpu;
 	int k = 0;
 
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 	}
 	o.pin = no_pin ? NULL : pin;
 	if (!nr_threads)
-		nr_threads = default_threads(o.nr_pin, o.max_threads, threads);
+		nr_threads = default_threads(o.nr_pin, o.max_threads, o.quick, threads);
 	else {
 		int k = 0;
 

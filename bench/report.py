@@ -289,12 +289,12 @@ def main():
     for pol in TABLE_POLICIES:
         p("enqueue, policy %s: aggregate M descriptors/s, median [IQR]; x percpu (higher "
           "is better)" % pol)
-        p("%-15s" % "design" + "".join("%26s" % tcol(t) for t in threads))
+        p("%-20s" % "design" + "".join("%26s" % tcol(t) for t in threads))
         for d in designs:
             dp = pol_of(d, pol)
             if not any((d, dp, t) in enq for t in threads):
                 continue
-            row = "%-15s" % (d + ("" if dp == pol else " (%s)" % dp))[:15]
+            row = "%-20s" % (d + ("" if dp == pol else " (%s)" % dp))[:20]
             for t in threads:
                 r = enq.get((d, dp, t))
                 if not r:

@@ -510,6 +510,13 @@ def plots(out, threads, designs, enq, npin, pol_of, e2e, gd, g):
         return
     gp = ["set terminal pngcairo size 1100,650 noenhanced font ',10'",
           "set key outside right", "set grid"]
+    # Distinct colours, then the same colours dashed: up to 32 rows stay apart.
+    colours = ["#000000", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+               "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#98df8a", "#ff9896",
+               "#c5b0d5", "#c49c94"]
+    for i in range(32):
+        gp.append("set linetype %d lc rgb '%s' lw 2 dt %d pt %d" % (
+            i + 1, colours[i % 16], 1 if i < 16 else 2, i % 13 + 1))
     for pol in TABLE_POLICIES:
         ds = [d for d in designs if any((d, pol_of(d, pol), t) in enq for t in threads)]
         dat = os.path.join(out, "enqueue_%s.dat" % pol)
@@ -530,7 +537,7 @@ def plots(out, threads, designs, enq, npin, pol_of, e2e, gd, g):
                "set object 1 rect from %g, graph 0 to %g, graph 1 fc rgb '#eeeeee' "
                "fs solid 1.0 behind" % (npin + 0.5 if npin > 1 else 1.5, xmax),
                "set label 1 'oversubscribed' at %g, graph 0.95" % (npin * 1.2 + 0.3),
-               "plot for [i=2:%d] '%s' using 1:i with linespoints lw 2 title columnheader(i)"
+               "plot for [i=2:%d] '%s' using 1:i with linespoints lt (i-1) title columnheader(i)"
                % (len(ds) + 1, dat),
                "unset label 1", "unset object 1", "unset logscale", "set autoscale x"]
     if e2e:
@@ -554,7 +561,7 @@ def plots(out, threads, designs, enq, npin, pol_of, e2e, gd, g):
                "deferred and released / s (median)'",
                "set xlabel 'simulated flush cost (ns)'", "set ylabel 'M descriptors / s'",
                "set logscale y", "set xtics (%s)" % ", ".join(str(f) for f in flushes),
-               "plot for [i=2:%d] '%s' using 1:i with linespoints lw 2 title columnheader(i)"
+               "plot for [i=2:%d] '%s' using 1:i with linespoints lt (i-1) title columnheader(i)"
                % (len(cols) + 1, dat),
                "unset logscale", "set xtics autofreq"]
     lat = [r for r in g.values() if r["workload"] == "latency" and "p99_us" in r]

@@ -385,13 +385,15 @@ void workloads_register(const struct bench_opts *o)
 							  wl_new(d, p, K_E2E, flush_costs[f]));
 				gb_threads(b, e2e_threads);
 				gb_use_real_time(b);
+				if (!o->quick)
+					gb_min_time(b, 0.03);
 			}
 
 			snprintf(name, sizeof(name), "latency/%s/policy:%s", d->name, p->name);
 			gb_bench *b = gb_register(name, bench_body, wl_new(d, p, K_LATENCY, 0));
 			gb_threads(b, 1);
 			gb_use_real_time(b);
-			gb_fixed_iterations(b, o->quick ? 3000 : 10000);
+			gb_fixed_iterations(b, o->quick ? 3000 : 5000);
 
 			snprintf(name, sizeof(name), "memory/%s/policy:%s", d->name, p->name);
 			b = gb_register(name, bench_body, wl_new(d, p, K_MEMORY, 0));

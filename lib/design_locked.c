@@ -38,6 +38,12 @@
  *    atomic exchange (x86's test_and_set_bit is a locked bts either way),
  *    and a wake-up only when it was clear.  The worker clears the bit before
  *    it runs, as process_one_work() does.
+ *  - The worker: the kernel's schedule_work() queues on the calling CPU's
+ *    worker pool, and the kworker that runs it has no batching delay; here
+ *    one drain thread, placed by the scheduler, runs the work.  The
+ *    benchmark's "v5_kernel" row runs this port as the kernel does (no
+ *    gathering delay: PGFREE_F_NO_DELAY); its "v5" rows run it under
+ *    pgfree's batching policies, like every other design.
  *  - The lock, the list head and the pending bit share a cache line, as
  *    the kernel's static struct does.
  *  - list_add on a struct list_head also writes the previous first entry's

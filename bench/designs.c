@@ -5,7 +5,7 @@
 #include "designs.h"
 
 /* pgfree's default: gather for 50 us after a wake-up, cut short at 4096. */
-const struct bpolicy bpolicy_delay = {
+struct bpolicy bpolicy_delay = {
 	"delay", PGFREE_DEFAULT_BATCH_DELAY_US, PGFREE_DEFAULT_BATCH_MAX
 };
 /* Drain as soon as woken. */

@@ -38,7 +38,8 @@ struct bpolicy {
 	unsigned int batch_max;
 };
 
-extern const struct bpolicy bpolicy_delay, bpolicy_nodelay, bpolicy_kernel, bpolicy_own;
+extern struct bpolicy bpolicy_delay;	/* --pgfree-delay-us sets its delay */
+extern const struct bpolicy bpolicy_nodelay, bpolicy_kernel, bpolicy_own;
 
 enum bpolicy_set {
 	BP_BOTH,	/* "delay" and "nodelay" */

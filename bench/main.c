@@ -30,6 +30,8 @@
  *   --window-ms=X        each producer's timed window (default 20; quick 8)
  *   --warmup-ms=X        each producer's warm-up before it (default 5; quick 2)
  *   --seed=N             the enqueue order shuffle's seed (default 1)
+ *   --pgfree-delay-us=N  the gathering delay of the "delay" policy, for every
+ *                        consumer (default: pgfree's, 50 us)
  *   --enqueue-out=FILE   run the enqueue workload, write its JSON to FILE
  *   --enqueue-filter=RE  only the enqueue rows whose name matches RE
  *   --enqueue-only       do not run the Google Benchmark workloads
@@ -138,6 +140,8 @@ int main(int argc, char **argv)
 			window_ms = atof(argv[i] + 12);
 		} else if (!strncmp(argv[i], "--warmup-ms=", 12)) {
 			warm_ms = atof(argv[i] + 12);
+		} else if (!strncmp(argv[i], "--pgfree-delay-us=", 18)) {
+			bpolicy_delay.delay_us = (unsigned int)atoi(argv[i] + 18);
 		} else if (!strncmp(argv[i], "--seed=", 7)) {
 			eo.seed = strtoull(argv[i] + 7, NULL, 0);
 		} else if (!strncmp(argv[i], "--enqueue-out=", 14)) {
@@ -218,6 +222,12 @@ int main(int argc, char **argv)
 	}
 	sysinfo_record(no_pin ? NULL : pin_list);
 	gb_add_context("pgfree_mode", o.quick ? "quick" : "full");
+	{
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "%u", bpolicy_delay.delay_us);
+		gb_add_context("pgfree_batch_delay_us", buf);
+	}
 
 	if (eo.out) {
 		eo.reps = eo.reps > 0 ? eo.reps : o.quick ? 5 : 11;

@@ -259,7 +259,7 @@ def main():
     p("pgfree benchmark summary")
     p("=" * 24)
     if not valid:
-        p("*** THIS RUN IS INVALID: %s ***" % validity)
+        p("*** THIS RUN IS INVALID -- %s ***" % validity.split(": ", 1)[-1])
     p("machine: %s (%s), %s CPUs online, %s NUMA node(s), kernel %s" % (
         info.get("machine", "?"), ctx.get("pgfree_cpu_model", "?"),
         ctx.get("pgfree_cpus_online", "?"), ctx.get("pgfree_numa_nodes", "?"),
@@ -273,10 +273,13 @@ def main():
     p("enqueue: %s repetitions (+1 warm-up pass), cells shuffled in each; each producer times "
       "its own %.0f ms window after %.0f ms of warm-up" % (
           ec.get("repetitions", "?"), ec.get("window_ns", 0) / 1e6, ec.get("warmup_ns", 0) / 1e6))
+    p("batching: policy delay = gather %s us after a wake-up (batch_max 4096), nodelay = none;"
+      % ctx.get("pgfree_batch_delay_us", "50"))
+    p("  the same for pgfree's drain and the peers' (bench/bdrain.c)")
     p("harness sanity: " + validity)
     p("")
     p("How to read: every cell is the median over repetitions with its IQR (q3-q1) in [];")
-    p("rows marked * have more producers than CPUs (oversubscribed): they measure")
+    p("columns marked (oversubscribed) have more producers than CPUs: they measure")
     p("user-space lock-holder preemption, which a kernel spinlock cannot suffer, and no")
     p("target is judged on them.  Fixed-policy rows (floor: none, v5_kernel: kernel,")
     p("call_rcu*: own) appear in both policy tables.")
@@ -284,12 +287,12 @@ def main():
 
     def tcol(t):
         ov = any(r["oversubscribed"] for (d, pp, tt), r in enq.items() if tt == t)
-        return "threads=%d%s" % (t, "*" if ov else "")
+        return ("threads=%d (oversubscribed)" if ov else "threads=%d") % t
 
     for pol in TABLE_POLICIES:
         p("enqueue, policy %s: aggregate M descriptors/s, median [IQR]; x percpu (higher "
           "is better)" % pol)
-        p("%-20s" % "design" + "".join("%26s" % tcol(t) for t in threads))
+        p("%-20s" % "design" + "".join("%28s" % tcol(t) for t in threads))
         for d in designs:
             dp = pol_of(d, pol)
             if not any((d, dp, t) in enq for t in threads):
@@ -298,17 +301,17 @@ def main():
             for t in threads:
                 r = enq.get((d, dp, t))
                 if not r:
-                    row += "%26s" % "-"
+                    row += "%28s" % "-"
                     continue
                 ips = r["items_per_second"]
                 pc = rate("percpu", pol, t)
-                row += "%26s" % ("%.1f [%.1f] %.2fx" % (ips["median"] / 1e6, ips["iqr"] / 1e6,
+                row += "%28s" % ("%.1f [%.1f] %.2fx" % (ips["median"] / 1e6, ips["iqr"] / 1e6,
                                                        ips["median"] / pc if pc else float("nan")))
             p(row)
         p("")
     p("enqueue cost: ns per defer per producer thread (median; lower is better), "
       "x floor")
-    p("%-24s" % "design/policy" + "".join("%20s" % tcol(t) for t in threads))
+    p("%-24s" % "design/policy" + "".join("%28s" % tcol(t) for t in threads))
     for d in designs:
         for pol in sorted({pp for (dd, pp, tt) in enq if dd == d}):
             row = "%-24s" % ("%s/%s" % (d, pol))[:24]
@@ -316,10 +319,10 @@ def main():
                 r = enq.get((d, pol, t))
                 fl = enq.get(("floor", "none", t))
                 if not r:
-                    row += "%20s" % "-"
+                    row += "%28s" % "-"
                     continue
                 ns = r["ns_per_op_per_thread"]["median"]
-                row += "%20s" % ("%.2f (%.1fx f)" % (
+                row += "%28s" % ("%.2f (%.1fx f)" % (
                     ns, ns / fl["ns_per_op_per_thread"]["median"] if fl else float("nan")))
             p(row)
     p("")
@@ -330,17 +333,17 @@ def main():
         p("lock statistics of the locked ports (instrumented build, its own runs): wait and")
         p("hold per acquisition, p50 / p99 / max; 'waits>131us' counts waits no running holder")
         p("explains (a preempted holder: user space only)")
-        p("%-30s %24s %24s %12s" % ("row", "wait p50/p99/max", "hold p50/p99/max",
-                                     "waits>131us"))
+        p("%-34s %24s %24s %12s %12s" % ("row", "wait p50/p99/max", "hold p50/p99/max",
+                                          "acquisitions", "waits>131us"))
         for r in sorted(ls, key=lambda r: (r["design"], r["policy"], r["threads"])):
-            p("%-30s %24s %24s %12d" % (
+            p("%-34s %24s %24s %12d %12d" % (
                 "%s/%s/%d%s" % (r["design"], r["policy"], r["threads"],
-                                "*" if r["oversubscribed"] else ""),
+                                " (oversub.)" if r["oversubscribed"] else ""),
                 "%s/%s/%s" % (fmt_ns(r["lock_wait_p50_ns"]), fmt_ns(r["lock_wait_p99_ns"]),
                               fmt_ns(r["lock_wait_max_ns"])),
                 "%s/%s/%s" % (fmt_ns(r["lock_hold_p50_ns"]), fmt_ns(r["lock_hold_p99_ns"]),
                               fmt_ns(r["lock_hold_max_ns"])),
-                r["lock_wait_over_100us"]))
+                sum(r["lock_wait_ns_log2_hist"]), r["lock_wait_over_100us"]))
         p("")
 
     g = {r["name"]: r for r in rows if r["workload"] in ("end_to_end", "latency", "memory")}

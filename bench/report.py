@@ -277,6 +277,18 @@ def main():
       % ctx.get("pgfree_batch_delay_us", "50"))
     p("  the same for pgfree's drain and the peers' (bench/bdrain.c)")
     p("harness sanity: " + validity)
+    busy = []
+    for k in ("load_avg_start", "load_avg_end"):
+        try:
+            la = float(str(info.get(k, "")).split()[0])
+        except (ValueError, IndexError):
+            continue
+        if la > max(0.5, npin / 2.0):
+            busy.append("%s %.2f" % (k, la))
+    if busy:
+        p("WARNING: the machine was not idle (%s, %d CPUs): other work shared the CPUs, so the"
+          % (", ".join(busy), npin))
+        p("  figures are the designs' under load, not the designs' alone; rerun when idle")
     p("")
     p("How to read: every cell is the median over repetitions with its IQR (q3-q1) in [];")
     p("columns marked (oversubscribed) have more producers than CPUs: they measure")

@@ -83,7 +83,7 @@ if [ -z "$machine" ]; then
 	model=$(echo "${model:-unknown}" | tr 'A-Z' 'a-z' |
 		sed -e 's/([^)]*)//g' -e 's/@.*//' -e 's/[0-9]*-core//g' \
 		    -e 's/\b\(processor\|cpu\|with\|radeon\|graphics\)\b//g' |
-		tr -cs 'a-z0-9' '-' | sed -e 's/^-*//' -e 's/-*$//' | cut -d- -f1-3)
+		tr -cs 'a-z0-9' '-' | sed -e 's/^-*//' -e 's/-*$//' | cut -d- -f1-4)
 	if [ -n "$virt" ]; then
 		machine="$model-${ncpu}vcpu-$virt"
 	else
@@ -112,26 +112,29 @@ mkdir -p "$out/raw"
 
 pin_order() {
 	# Allowed CPUs, sorted by (index among its SMT siblings, NUMA node, CPU).
-	local allowed
-	allowed=$(python3 -c 'import os; print(" ".join(map(str, sorted(os.sched_getaffinity(0)))))')
-	for c in $allowed; do
-		local d=/sys/devices/system/cpu/cpu$c sib=0 node=0
-		if [ -e "$d/topology/thread_siblings_list" ]; then
-			sib=$(python3 - "$(cat "$d/topology/thread_siblings_list")" "$c" <<'EOF'
-import sys
-cpus = []
-for part in sys.argv[1].split(","):
-    a, _, b = part.partition("-")
-    cpus += range(int(a), int(b or a) + 1)
-print(sorted(cpus).index(int(sys.argv[2])))
+	python3 - <<'EOF'
+import glob, os, re
+
+def cpus(text):
+    out = []
+    for part in text.strip().split(","):
+        if part:
+            a, _, b = part.partition("-")
+            out += range(int(a), int(b or a) + 1)
+    return out
+
+keys = []
+for c in sorted(os.sched_getaffinity(0)):
+    d = "/sys/devices/system/cpu/cpu%d" % c
+    try:
+        with open(d + "/topology/thread_siblings_list") as f:
+            sib = sorted(cpus(f.read())).index(c)
+    except (OSError, ValueError):
+        sib = 0
+    nodes = [int(re.sub(r"\D", "", os.path.basename(n))) for n in glob.glob(d + "/node[0-9]*")]
+    keys.append((sib, nodes[0] if nodes else 0, c))
+print(",".join(str(k[2]) for k in sorted(keys)))
 EOF
-)
-		fi
-		for n in "$d"/node[0-9]*; do
-			[ -e "$n" ] && node=${n##*node}
-		done
-		echo "$sib $node $c"
-	done | sort -n -k1,1 -k2,2 -k3,3 | awk '{print $3}' | paste -sd, -
 }
 pin=$(pin_order)
 have_pin=0

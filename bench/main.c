@@ -27,8 +27,8 @@
  *                        CPUs and not --quick, 8x the CPUs: oversubscribed)
  *   --max-threads=N      drop producer counts above N
  *   --reps=N             enqueue repetitions (default 11; quick 5)
- *   --window-ms=X        each producer's timed window (default 20; quick 8)
- *   --warmup-ms=X        each producer's warm-up before it (default 5; quick 2)
+ *   --window-ms=X        each producer's timed window (default 15; quick 8)
+ *   --warmup-ms=X        each producer's warm-up before it (default 4; quick 2)
  *   --seed=N             the enqueue order shuffle's seed (default 1)
  *   --pgfree-delay-us=N  the gathering delay of the "delay" policy, for every
  *                        consumer (default: pgfree's, 50 us)
@@ -231,8 +231,8 @@ int main(int argc, char **argv)
 
 	if (eo.out) {
 		eo.reps = eo.reps > 0 ? eo.reps : o.quick ? 5 : 11;
-		eo.window_ns = (uint64_t)((window_ms > 0 ? window_ms : o.quick ? 8 : 20) * 1e6);
-		eo.warm_ns = (uint64_t)((warm_ms >= 0 ? warm_ms : o.quick ? 2 : 5) * 1e6);
+		eo.window_ns = (uint64_t)((window_ms > 0 ? window_ms : o.quick ? 8 : 15) * 1e6);
+		eo.warm_ns = (uint64_t)((warm_ms >= 0 ? warm_ms : o.quick ? 2 : 4) * 1e6);
 		eo.threads = threads;
 		eo.nr_threads = nr_threads;
 		eo.pin = !no_pin;

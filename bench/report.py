@@ -536,7 +536,8 @@ def plots(out, threads, designs, enq, npin, pol_of, e2e, gd, g):
         ds = [d for d in designs if any((d, pol_of(d, pol), t) in enq for t in threads)]
         dat = os.path.join(out, "enqueue_%s.dat" % pol)
         with open(dat, "w") as f:
-            f.write("threads " + " ".join(ds) + "\n")
+            f.write("threads " + " ".join(
+                d if pol_of(d, pol) == pol else "%s(%s)" % (d, pol_of(d, pol)) for d in ds) + "\n")
             for t in threads:
                 f.write("%d " % t + " ".join(
                     "%.4f" % (enq[(d, pol_of(d, pol), t)]["items_per_second"]["median"] / 1e6)

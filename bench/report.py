@@ -385,27 +385,30 @@ def main():
     lat = [r for r in g.values() if r["workload"] == "latency"]
     if lat:
         p("latency (defer -> release, one producer at 50k/s, after a warm-up): "
-          "p50 / p99 / max us, median [IQR of p99]")
+          "us, median [IQR]")
+        p("%-24s %20s %20s %20s" % ("design/policy", "p50", "p99", "max"))
         for d in gd:
             for r in sorted([r for r in lat if r["design"] == d], key=lambda r: r["policy"]):
                 if "p50_us" not in r:
                     continue
-                p("%-24s %10.1f %10.1f %10.1f  [%.1f]" % (
-                    "%s/%s" % (d, r["policy"]), r["p50_us"]["median"], r["p99_us"]["median"],
-                    r["max_us"]["median"], r["p99_us"]["iqr"]))
+                p("%-24s %20s %20s %20s" % (("%s/%s" % (d, r["policy"]),) + tuple(
+                    "%.1f [%.1f]" % (r[k]["median"], r[k]["iqr"])
+                    for k in ("p50_us", "p99_us", "max_us"))))
         p("")
     mem = [r for r in g.values() if r["workload"] == "memory"]
     if mem:
         p("memory (burst of 20000 descriptors per producer, each with a 4 KiB page, 100 us "
-          "flush): median")
-        p("%-24s %14s %14s" % ("design/policy", "peak backlog", "peak RSS MiB"))
+          "flush): median [IQR]")
+        p("%-24s %20s %20s" % ("design/policy", "peak backlog [IQR]", "peak RSS MiB [IQR]"))
         for d in gd:
             for r in sorted([r for r in mem if r["design"] == d], key=lambda r: r["policy"]):
                 if "peak_backlog" not in r:
                     continue
-                p("%-24s %14d %14.1f" % ("%s/%s" % (d, r["policy"]),
-                                         r["peak_backlog"]["median"],
-                                         r["peak_rss_MiB"]["median"]))
+                p("%-24s %20s %20s" % ("%s/%s" % (d, r["policy"]),
+                                       "%d [%d]" % (r["peak_backlog"]["median"],
+                                                    r["peak_backlog"]["iqr"]),
+                                       "%.1f [%.1f]" % (r["peak_rss_MiB"]["median"],
+                                                        r["peak_rss_MiB"]["iqr"])))
         p("")
 
     # ---- targets: medians, non-oversubscribed rows only ----

@@ -3,6 +3,7 @@
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bdrain.h"
@@ -33,12 +34,45 @@ void bdrain_wake_if_parked(struct bdrain *dr)
 		syscall(SYS_futex, &dr->parked, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+/*
+ * pgfree's gather(), for these queues: poll-take into the vector until the
+ * delay has passed, batch_max are taken, or a quiesce/stop asks.  What is
+ * taken here is flushed by the drain_once() that follows, like pgfree's
+ * carry: every take precedes that flush.
+ */
+static void gather(struct bdrain *dr)
+{
+	uint64_t slice = dr->delay_ns / 8, start = bench_now_ns();
+
+	if (slice < 20000u)
+		slice = 20000u;
+	for (;;) {
+		uint64_t elapsed;
+
+		/* Relaxed: a hint to stop early; quiesce re-checks under the lock. */
+		if (atomic_load_explicit(&dr->kick, memory_order_relaxed) ||
+		    atomic_load_explicit(&dr->stop, memory_order_relaxed))
+			return;
+		pthread_mutex_lock(&dr->lock);
+		dr->take(dr->impl, dr);
+		pthread_mutex_unlock(&dr->lock);
+		if (dr->vec_len >= dr->batch_max)
+			return;
+		elapsed = bench_now_ns() - start;
+		if (elapsed >= dr->delay_ns)
+			return;
+		uint64_t ns = dr->delay_ns - elapsed < slice ? dr->delay_ns - elapsed : slice;
+		struct timespec ts = { 0, (long)ns };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 static void drain_once(struct bdrain *dr)
 {
 	pthread_mutex_lock(&dr->lock);
 	uint64_t gen = ++dr->started;
 
-	dr->vec_len = 0;
 	dr->take(dr->impl, dr);
 	if (dr->vec_len) {
 		bsink_flush(dr->sink);
@@ -46,6 +80,7 @@ static void drain_once(struct bdrain *dr)
 			bsink_release_one(dr->sink, dr->vec[i]);
 		bsink_count_released(dr->sink, dr->vec_len);
 	}
+	dr->vec_len = 0;
 	dr->completed = gen;
 	pthread_cond_broadcast(&dr->done);
 	pthread_mutex_unlock(&dr->lock);
@@ -70,15 +105,19 @@ static void *drain_thread(void *arg)
 			atomic_store_explicit(&dr->parked, 0, memory_order_relaxed);
 			continue;
 		}
+		if (!stop && !kick && dr->delay_ns)
+			gather(dr);
 		drain_once(dr);
 		if (stop && !dr->has_work(dr->impl))
 			return NULL;
 	}
 }
 
-void bdrain_start(struct bdrain *dr, struct bsink *sink, void *impl,
+void bdrain_start(struct bdrain *dr, struct bsink *sink, const struct bpolicy *pol, void *impl,
 		  bool (*has_work)(void *), void (*take)(void *, struct bdrain *))
 {
+	dr->delay_ns = (uint64_t)pol->delay_us * 1000u;
+	dr->batch_max = pol->batch_max ? pol->batch_max : UINT64_MAX;
 	pthread_mutex_init(&dr->lock, NULL);
 	pthread_cond_init(&dr->done, NULL);
 	dr->sink = sink;

@@ -6,8 +6,11 @@
  * their own (liburcu's cds_lfs and cds_wfcq, libatomic_ops' AO_stack).  It
  * does what pgfree's drain does, so that those queues are compared with the
  * same consumer: park on a futex, woken by the producer that made work
- * visible (Dekker pairing: store, seq_cst fence, load on both sides), take
- * everything, flush once per batch, release each.
+ * visible (Dekker pairing: store, seq_cst fence, load on both sides); then,
+ * as pgfree's drain (lib/drain.c, gather()), gather for the policy's delay,
+ * polling in slices of delay/8 (20 us at least) and stopping early once
+ * batch_max are taken or a quiesce asks; take everything, flush once per
+ * batch, release each.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,6 +18,7 @@
 #include <stdint.h>
 
 #include "bdesc.h"
+#include "designs.h"
 
 struct bdrain {
 	_Atomic uint32_t parked __attribute__((aligned(128)));
@@ -24,6 +28,7 @@ struct bdrain {
 	pthread_cond_t done;
 	uint64_t started, completed;		/* under lock */
 	struct bsink *sink;
+	uint64_t delay_ns, batch_max;	/* the batching policy */
 	void *impl;
 	bool (*has_work)(void *impl);
 	/* Append every queued descriptor to the vector; return how many. */
@@ -33,7 +38,7 @@ struct bdrain {
 	pthread_t thread;
 };
 
-void bdrain_start(struct bdrain *dr, struct bsink *sink, void *impl,
+void bdrain_start(struct bdrain *dr, struct bsink *sink, const struct bpolicy *pol, void *impl,
 		  bool (*has_work)(void *), void (*take)(void *, struct bdrain *));
 void bdrain_push(struct bdrain *dr, struct bdesc *d);	/* from take() */
 void bdrain_wake_if_parked(struct bdrain *dr);		/* producers */

@@ -2,13 +2,18 @@
 /*
  * What a user would pick instead of pgfree, through their real Debian
  * libraries:
- *  - call_rcu (liburcu, memb flavor) with per-CPU call_rcu worker threads:
- *    the callback releases; it has NO once-per-batch flush hook, so no flush
- *    runs for it (a correct use would need one flush per callback);
+ *  - call_rcu (liburcu, memb flavor) with per-CPU call_rcu worker threads,
+ *    as its authors offer it: flags 0 (futex-woken workers) and
+ *    URCU_CALL_RCU_RT (workers poll; the enqueue skips the wake-up); the
+ *    callback releases; it has NO once-per-batch flush hook, so no flush
+ *    runs for it (a correct use would need one flush per callback), and
+ *    its worker loop batches in its own way (policy "own");
  *  - cds_lfs (liburcu's lock-free stack), per-CPU and global;
  *  - cds_wfcq (liburcu's wait-free concurrent queue), global;
  *  - AO_stack (libatomic_ops), one global stack.
- * The last four get bdrain's consumer: flush once per batch, then release.
+ * The last four get bdrain's consumer, which batches exactly as pgfree's
+ * drain does (same delay, same batch_max: struct bpolicy): flush once per
+ * batch, then release.
  * cds_lfs_push() and cds_wfcq_enqueue() report "was empty", so they wake the
  * drain thread on the empty-to-non-empty transition, as pgfree does;
  * AO_stack cannot tell, so it uses a pending flag (test, then exchange).
@@ -35,16 +40,27 @@ static void rcu_release_cb(struct rcu_head *head)
 	bsink_count_released(rcu_sink, 1);
 }
 
-static void *rcu_create(struct bsink *sink)
-{
-	static bool workers;
+/*
+ * The call_rcu worker flags in force (per-CPU workers, created for the
+ * process).  Switching between call_rcu and call_rcu_rt rows frees the
+ * workers and creates new ones, untimed, after an rcu_barrier().
+ */
+static long rcu_flags = -1;
 
+static void *rcu_create(struct bsink *sink, const void *arg, const struct bpolicy *pol)
+{
+	unsigned long flags = *(const unsigned long *)arg;
+
+	(void)pol;	/* liburcu's worker loop batches as its authors chose */
 	rcu_sink = sink;
-	if (!workers) {
-		/* Per-CPU call_rcu workers, created once for the process. */
-		if (create_all_cpu_call_rcu_data(0))
+	if (rcu_flags != (long)flags) {
+		if (rcu_flags >= 0) {
+			rcu_barrier();
+			free_all_cpu_call_rcu_data();
+		}
+		if (create_all_cpu_call_rcu_data(flags))
 			abort();
-		workers = true;
+		rcu_flags = (long)flags;
 	}
 	return sink;
 }
@@ -78,13 +94,6 @@ static void rcu_exit(void *impl)
 	(void)impl;
 	rcu_unregister_thread();
 }
-
-const struct bdesign bdesign_call_rcu = {
-	.name = "call_rcu", .flush_hook = false,
-	.note = "liburcu call_rcu, per-CPU workers; no flush hook (no flush runs)",
-	.create = rcu_create, .defer = rcu_defer, .quiesce = rcu_quiesce,
-	.destroy = rcu_destroy, .thread_enter = rcu_enter, .thread_exit = rcu_exit,
-};
 
 /* ---- cds_lfs, per-CPU or global ---------------------------------------- */
 
@@ -124,7 +133,7 @@ static void lfs_take(void *p, struct bdrain *dr)
 	}
 }
 
-static void *lfs_create_n(struct bsink *sink, unsigned int n)
+static void *lfs_create_n(struct bsink *sink, unsigned int n, const struct bpolicy *pol)
 {
 	struct lfs_impl *l = calloc(1, sizeof(*l));
 
@@ -136,20 +145,18 @@ static void *lfs_create_n(struct bsink *sink, unsigned int n)
 		abort();
 	for (unsigned int i = 0; i < n; i++)
 		__cds_lfs_init(&l->slots[i].s);
-	bdrain_start(&l->dr, sink, l, lfs_has_work, lfs_take);
+	bdrain_start(&l->dr, sink, pol, l, lfs_has_work, lfs_take);
 	return l;
 }
 
-static void *lfs_create_percpu(struct bsink *sink)
+static void *lfs_create(struct bsink *sink, const void *arg, const struct bpolicy *pol)
 {
 	long n = sysconf(_SC_NPROCESSORS_CONF);
 
-	return lfs_create_n(sink, n < 1 ? 1 : n > NR_CPU_SLOTS_MAX ? NR_CPU_SLOTS_MAX : (unsigned int)n);
-}
-
-static void *lfs_create_global(struct bsink *sink)
-{
-	return lfs_create_n(sink, 1);
+	if (!*(const bool *)arg)	/* global */
+		n = 1;
+	return lfs_create_n(sink, n < 1 ? 1 : n > NR_CPU_SLOTS_MAX ? NR_CPU_SLOTS_MAX : (unsigned int)n,
+			    pol);
 }
 
 static void lfs_defer(void *p, struct bdesc *d)
@@ -175,18 +182,6 @@ static void lfs_destroy(void *p)
 	free(l->slots);
 	free(l);
 }
-
-const struct bdesign bdesign_lfs_percpu = {
-	.name = "lfs_percpu", .flush_hook = true, .note = "liburcu cds_lfs, one stack per CPU",
-	.create = lfs_create_percpu, .defer = lfs_defer, .quiesce = lfs_quiesce,
-	.destroy = lfs_destroy,
-};
-
-const struct bdesign bdesign_lfs_global = {
-	.name = "lfs_global", .flush_hook = true, .note = "liburcu cds_lfs, one global stack",
-	.create = lfs_create_global, .defer = lfs_defer, .quiesce = lfs_quiesce,
-	.destroy = lfs_destroy,
-};
 
 /* ---- cds_wfcq, global -------------------------------------------------- */
 
@@ -217,15 +212,16 @@ static void wfcq_take(void *p, struct bdrain *dr)
 		bdrain_push(dr, caa_container_of(node, struct bdesc, u.wfcq));
 }
 
-static void *wfcq_create(struct bsink *sink)
+static void *wfcq_create(struct bsink *sink, const void *arg, const struct bpolicy *pol)
 {
 	struct wfcq_impl *w = aligned_alloc(128, sizeof(*w));
 
+	(void)arg;
 	if (!w)
 		abort();
 	memset(w, 0, sizeof(*w));
 	__cds_wfcq_init(&w->head, &w->tail);
-	bdrain_start(&w->dr, sink, w, wfcq_has_work, wfcq_take);
+	bdrain_start(&w->dr, sink, pol, w, wfcq_has_work, wfcq_take);
 	return w;
 }
 
@@ -249,12 +245,6 @@ static void wfcq_destroy(void *p)
 	bdrain_stop(&((struct wfcq_impl *)p)->dr);
 	free(p);
 }
-
-const struct bdesign bdesign_wfcq = {
-	.name = "wfcq", .flush_hook = true, .note = "liburcu cds_wfcq, one global queue",
-	.create = wfcq_create, .defer = wfcq_defer, .quiesce = wfcq_quiesce,
-	.destroy = wfcq_destroy,
-};
 
 /* ---- AO_stack, global -------------------------------------------------- */
 
@@ -285,15 +275,16 @@ static void ao_take(void *p, struct bdrain *dr)
 		bdrain_push(dr, caa_container_of(e, struct bdesc, u.ao));
 }
 
-static void *ao_create(struct bsink *sink)
+static void *ao_create(struct bsink *sink, const void *arg, const struct bpolicy *pol)
 {
 	struct ao_impl *a = aligned_alloc(128, sizeof(*a));
 
+	(void)arg;
 	if (!a)
 		abort();
 	memset(a, 0, sizeof(*a));
 	AO_stack_init(&a->stack);
-	bdrain_start(&a->dr, sink, a, ao_has_work, ao_take);
+	bdrain_start(&a->dr, sink, pol, a, ao_has_work, ao_take);
 	return a;
 }
 
@@ -319,11 +310,6 @@ static void ao_destroy(void *p)
 	free(p);
 }
 
-const struct bdesign bdesign_ao_stack = {
-	.name = "ao_stack", .flush_hook = true, .note = "libatomic_ops AO_stack, one global stack",
-	.create = ao_create, .defer = ao_defer, .quiesce = ao_quiesce, .destroy = ao_destroy,
-};
-
 /* ---- the floor ---------------------------------------------------------- */
 
 /* One uncontended RMW on a line private to the thread: what an enqueue costs at least. */
@@ -331,8 +317,10 @@ static __thread struct {
 	_Atomic uint64_t count;
 } __attribute__((aligned(128))) floor_line;
 
-static void *floor_create(struct bsink *sink)
+static void *floor_create(struct bsink *sink, const void *arg, const struct bpolicy *pol)
 {
+	(void)arg;
+	(void)pol;
 	return sink;
 }
 
@@ -351,15 +339,36 @@ static void floor_nop(void *impl)
 }
 
 const struct bdesign bdesign_floor = {
-	.name = "floor", .flush_hook = false,
+	.name = "floor", .flush_hook = false, .policy = BP_NONE,
 	.note = "one uncontended atomic RMW on a private cache line per item",
 	.create = floor_create, .defer = floor_defer, .quiesce = floor_nop, .destroy = floor_nop,
 };
 
-const struct bdesign *const bench_designs[] = {
-	&bdesign_percpu,     &bdesign_v5,	  &bdesign_v3,	 &bdesign_global_llist,
-	&bdesign_percpu_mark, &bdesign_percpu_bounded,
-	&bdesign_call_rcu,   &bdesign_lfs_percpu, &bdesign_lfs_global, &bdesign_wfcq,
-	&bdesign_ao_stack,
+/* The peers' table: one entry per row. */
+const struct bdesign bench_peer_designs[] = {
+	{ .name = "call_rcu", .peer = true, .flush_hook = false, .policy = BP_OWN,
+	  .note = "liburcu call_rcu, per-CPU workers, flags 0; no flush hook (no flush runs)",
+	  .arg = &(const unsigned long){ 0 },
+	  .create = rcu_create, .defer = rcu_defer, .quiesce = rcu_quiesce,
+	  .destroy = rcu_destroy, .thread_enter = rcu_enter, .thread_exit = rcu_exit },
+	{ .name = "call_rcu_rt", .peer = true, .flush_hook = false, .policy = BP_OWN,
+	  .note = "liburcu call_rcu, per-CPU workers, URCU_CALL_RCU_RT (polling, no futex wake)",
+	  .arg = &(const unsigned long){ URCU_CALL_RCU_RT },
+	  .create = rcu_create, .defer = rcu_defer, .quiesce = rcu_quiesce,
+	  .destroy = rcu_destroy, .thread_enter = rcu_enter, .thread_exit = rcu_exit },
+	{ .name = "lfs_percpu", .peer = true, .flush_hook = true, .policy = BP_BOTH,
+	  .note = "liburcu cds_lfs, one stack per CPU", .arg = &(const bool){ true },
+	  .create = lfs_create, .defer = lfs_defer, .quiesce = lfs_quiesce, .destroy = lfs_destroy },
+	{ .name = "lfs_global", .peer = true, .flush_hook = true, .policy = BP_BOTH,
+	  .note = "liburcu cds_lfs, one global stack", .arg = &(const bool){ false },
+	  .create = lfs_create, .defer = lfs_defer, .quiesce = lfs_quiesce, .destroy = lfs_destroy },
+	{ .name = "wfcq", .peer = true, .flush_hook = true, .policy = BP_BOTH,
+	  .note = "liburcu cds_wfcq, one global queue",
+	  .create = wfcq_create, .defer = wfcq_defer, .quiesce = wfcq_quiesce,
+	  .destroy = wfcq_destroy },
+	{ .name = "ao_stack", .peer = true, .flush_hook = true, .policy = BP_BOTH,
+	  .note = "libatomic_ops AO_stack, one global stack",
+	  .create = ao_create, .defer = ao_defer, .quiesce = ao_quiesce, .destroy = ao_destroy },
 };
-const unsigned int bench_nr_designs = sizeof(bench_designs) / sizeof(bench_designs[0]);
+const unsigned int bench_nr_peer_designs =
+	sizeof(bench_peer_designs) / sizeof(bench_peer_designs[0]);

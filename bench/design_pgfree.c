@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0-only
-/* pgfree's own designs, through its public API only. */
+/*
+ * pgfree's own designs, through its public API only, as one table: a
+ * variant (another flag, another backlog mark, another defer call) is one
+ * BENCH_PGFREE_VARIANT line.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -7,24 +11,26 @@
 
 #include "designs.h"
 
-/* --pgfree-delay-us: the domains' batch_delay_us (-1: the library default). */
-long bench_pgfree_delay_us = -1;
-
 /*
  * The backlog mark of the _mark and _bounded variants: large enough that
- * the enqueue workload's bursts rarely reach it, so they measure what the
- * counting costs the hot path, not the waiting.
+ * the enqueue workload rarely reaches it, so they measure what the counting
+ * costs the hot path, not the waiting.
  */
 #define BENCH_BACKLOG_MAX (1u << 20)
 
-static void *create_design_mark(struct bsink *sink, unsigned int design, unsigned int flags,
-				unsigned int backlog_max)
+struct pgfree_variant {
+	unsigned int design, flags, backlog_max;
+};
+
+static void *create(struct bsink *sink, const void *arg, const struct bpolicy *pol)
 {
+	const struct pgfree_variant *v = arg;
 	struct pgfree_config cfg = {
-		.design = design,
-		.flags = flags | (bench_pgfree_delay_us == 0 ? PGFREE_F_NO_DELAY : 0),
-		.backlog_max = backlog_max,
-		.batch_delay_us = bench_pgfree_delay_us > 0 ? (unsigned int)bench_pgfree_delay_us : 0,
+		.design = v->design,
+		.flags = v->flags | (pol->delay_us ? 0 : PGFREE_F_NO_DELAY),
+		.backlog_max = v->backlog_max,
+		.batch_delay_us = pol->delay_us,
+		.batch_max = pol->batch_max,
 		.ops = { .flush = bsink_pgfree_flush, .release = bsink_pgfree_release },
 		.ctx = sink,
 	};
@@ -37,24 +43,6 @@ static void *create_design_mark(struct bsink *sink, unsigned int design, unsigne
 	}
 	return dom;
 }
-
-static void *create_design(struct bsink *sink, unsigned int design)
-{
-	return create_design_mark(sink, design, 0, 0);
-}
-
-static void *create_percpu(struct bsink *s) { return create_design(s, PGFREE_DESIGN_PERCPU); }
-static void *create_percpu_mark(struct bsink *s)
-{
-	return create_design_mark(s, PGFREE_DESIGN_PERCPU, 0, BENCH_BACKLOG_MAX);
-}
-static void *create_percpu_bounded(struct bsink *s)
-{
-	return create_design_mark(s, PGFREE_DESIGN_PERCPU, PGFREE_F_BOUNDED, BENCH_BACKLOG_MAX);
-}
-static void *create_v5(struct bsink *s) { return create_design(s, PGFREE_DESIGN_V5); }
-static void *create_v3(struct bsink *s) { return create_design(s, PGFREE_DESIGN_V3); }
-static void *create_global(struct bsink *s) { return create_design(s, PGFREE_DESIGN_GLOBAL_LLIST); }
 
 static void defer(void *impl, struct bdesc *d)
 {
@@ -76,20 +64,33 @@ static void destroy(void *impl)
 	pgfree_domain_destroy(impl);
 }
 
-#define PGFREE_BDESIGN(var, nm, create_fn, text) \
-	const struct bdesign var = { .name = nm, .flush_hook = true, .note = text, \
-				     .create = create_fn, .defer = defer, .quiesce = quiesce, \
-				     .destroy = destroy }
+#define BENCH_PGFREE_VARIANT(nm, pol, dsg, flg, backlog, defer_fn, is_locked, text) \
+	{ .name = nm, .flush_hook = true, .policy = pol, .note = text, \
+	  .arg = &(const struct pgfree_variant){ dsg, flg, backlog }, \
+	  .create = create, .defer = defer_fn, .quiesce = quiesce, .destroy = destroy, \
+	  .locked = is_locked }
 
-PGFREE_BDESIGN(bdesign_percpu, "percpu", create_percpu, "pgfree: per-CPU llists");
-PGFREE_BDESIGN(bdesign_v5, "v5", create_v5, "Linux 6.19: global list + spinlock + work");
-PGFREE_BDESIGN(bdesign_v3, "v3", create_v3, "seed 000: frees under the global lock");
-PGFREE_BDESIGN(bdesign_global_llist, "global_llist", create_global, "one shared llist");
-PGFREE_BDESIGN(bdesign_percpu_mark, "percpu_mark", create_percpu_mark,
-	       "percpu with a backlog mark (hint count, no RMW)");
-const struct bdesign bdesign_percpu_bounded = {
-	.name = "percpu_bounded", .flush_hook = true,
-	.note = "percpu, PGFREE_F_BOUNDED, pgfree_defer_wait() (exact count: one more atomic add)",
-	.create = create_percpu_bounded, .defer = defer_wait, .quiesce = quiesce,
-	.destroy = destroy,
+const struct bdesign bench_pgfree_designs[] = {
+	BENCH_PGFREE_VARIANT("percpu", BP_BOTH, PGFREE_DESIGN_PERCPU, 0, 0, defer, false,
+			     "pgfree: per-CPU llists"),
+	BENCH_PGFREE_VARIANT("v5", BP_BOTH, PGFREE_DESIGN_V5, 0, 0, defer, true,
+			     "Linux 6.19 port: global list + spinlock + work, pgfree's drain"),
+	/*
+	 * The v5 port as the kernel runs it: no gathering delay, the worker
+	 * woken by the schedule_work() that finds PENDING clear and re-run
+	 * once per run that found it set again (lib/design_locked.c).
+	 */
+	BENCH_PGFREE_VARIANT("v5_kernel", BP_KERNEL, PGFREE_DESIGN_V5, 0, 0, defer, true,
+			     "v5 kernel-faithful: no delay, one wake per schedule_work() on PENDING clear"),
+	BENCH_PGFREE_VARIANT("v3", BP_BOTH, PGFREE_DESIGN_V3, 0, 0, defer, true,
+			     "v3 review version: frees under the global lock"),
+	BENCH_PGFREE_VARIANT("global_llist", BP_BOTH, PGFREE_DESIGN_GLOBAL_LLIST, 0, 0, defer,
+			     false, "one shared llist"),
+	BENCH_PGFREE_VARIANT("percpu_mark", BP_BOTH, PGFREE_DESIGN_PERCPU, 0, BENCH_BACKLOG_MAX,
+			     defer, false, "percpu with a backlog mark (hint count, no RMW)"),
+	BENCH_PGFREE_VARIANT("percpu_bounded", BP_BOTH, PGFREE_DESIGN_PERCPU, PGFREE_F_BOUNDED,
+			     BENCH_BACKLOG_MAX, defer_wait, false,
+			     "percpu, PGFREE_F_BOUNDED, pgfree_defer_wait() (exact count: one more add)"),
 };
+const unsigned int bench_nr_pgfree_designs =
+	sizeof(bench_pgfree_designs) / sizeof(bench_pgfree_designs[0]);

@@ -51,6 +51,7 @@ void gb_use_real_time(gb_bench *b);
 void gb_use_manual_time(gb_bench *b);
 void gb_unit_us(gb_bench *b);
 void gb_fixed_iterations(gb_bench *b, int64_t n);
+void gb_min_time(gb_bench *b, double seconds);
 
 /* A key/value recorded in the JSON "context" (the machine's description). */
 void gb_add_context(const char *key, const char *value);

@@ -52,6 +52,7 @@ void gb_use_real_time(gb_bench *b) { B(b)->UseRealTime(); }
 void gb_use_manual_time(gb_bench *b) { B(b)->UseManualTime(); }
 void gb_unit_us(gb_bench *b) { B(b)->Unit(benchmark::kMicrosecond); }
 void gb_fixed_iterations(gb_bench *b, int64_t n) { B(b)->Iterations(n); }
+void gb_min_time(gb_bench *b, double seconds) { B(b)->MinTime(seconds); }
 
 void gb_add_context(const char *key, const char *value)
 {

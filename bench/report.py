@@ -1,46 +1,119 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT OR GPL-2.0-only
-"""Turn pgfree_bench's Google Benchmark JSON into the summary table, CSV
-files, the target checks and gnuplot PNGs.
+"""Turn pgfree_bench's output into bench.json, summary.txt, results.csv and
+gnuplot PNGs.
 
-usage: report.py BENCH.json OUTDIR
+usage: report.py GBENCH.json ENQUEUE.json OUTDIR [--lockstat LOCKSTAT.json]
+                 [--info RUN_INFO.json]
 
-Where a benchmark was repeated, the median of the repetitions is used
-(Google Benchmark's own "median" aggregate); otherwise the single run.
-Ratios are between designs measured in the same run, never across runs.
+  GBENCH.json    Google Benchmark's JSON (end_to_end, latency, memory), with
+                 every repetition (not only aggregates)
+  ENQUEUE.json   the enqueue runner's JSON (pgfree_bench --enqueue-out)
+  LOCKSTAT.json  the same runner from pgfree_bench_lockstat (v5/v3 lock
+                 wait and hold histograms), optional
+  RUN_INFO.json  written by scripts/bench.sh: machine name, load averages at
+                 start and end, topology, durations; optional
+
+Every figure is the median over repetitions, with its interquartile range
+(IQR = q3 - q1, quartiles by linear interpolation).  Ratios are between rows
+of the same run, never across runs.
+
+bench.json (OUTDIR/bench.json): the format other tools read.  KEEP THESE
+KEYS STABLE (bench/model/ and docs/benchmarks.md depend on them):
+
+  {
+    "format": "pgfree-bench/2",
+    "valid": true | false,          # the floor sanity check (see below)
+    "validity": "text",
+    "context": {...},               # Google Benchmark's context + ours
+                                    # (pgfree_cpu_model, pgfree_cpus_online,
+                                    # pgfree_pinning, load_avg_start, ...)
+    "run_info": {...},              # RUN_INFO.json as given
+    "enqueue_config": {...},        # repetitions, window_ns, warmup_ns, ...
+    "rows": [ ROW, ... ],
+    "gbench": [...]                 # Google Benchmark's raw entries
+  }
+
+  ROW, enqueue (one per design x policy x producer count):
+    name            "enqueue/<design>/policy:<policy>/threads:<n>"
+    workload        "enqueue"
+    design          "percpu", "v5", "v5_kernel", "v3", "global_llist",
+                    "percpu_mark", "percpu_bounded", "call_rcu",
+                    "call_rcu_rt", "lfs_percpu", "lfs_global", "wfcq",
+                    "ao_stack", "floor" (and variants added later)
+    policy          "delay"   pgfree's default: gather 50 us after a wake-up
+                    "nodelay" drain at once
+                    "kernel"  v5_kernel only: the kernel's worker (no delay)
+                    "own"     call_rcu*: liburcu's own worker loop
+                    "none"    the floor (no consumer)
+    threads         producer threads
+    oversubscribed  true when threads > the CPUs producers may use; such
+                    rows are never judged by a target
+    pinned          producers pinned one per CPU
+    items_per_second  {"median", "q1", "q3", "iqr", "min", "max"}:
+                    aggregate descriptors deferred per second (all producers)
+    ns_per_op_per_thread {"median", "q1", "q3"}: threads / aggregate rate
+    samples         the per-repetition aggregate rates
+    stalls_per_run, flushes_per_1000, repetitions, flush_hook
+    peer            true for another library (the targets compare with these)
+  ROW, end_to_end:  name "end_to_end/<design>/policy:<p>/flush_ns:<F>",
+    workload, design, policy, threads, flush_ns, oversubscribed (false),
+    items_per_second {...}, flushes_per_1000 {...}, batch {...}
+  ROW, latency:     name "latency/<design>/policy:<p>", p50_us, p99_us,
+    max_us (each {"median", "q1", "q3", "iqr"})
+  ROW, memory:      name "memory/<design>/policy:<p>", peak_backlog,
+    peak_rss_MiB (each {"median", "q1", "q3", "iqr"})
+  ROW, lockstat:    name "lockstat/<design>/policy:<p>/threads:<n>",
+    oversubscribed, lock_wait_ns_log2_hist, lock_hold_ns_log2_hist
+    (bucket i counts [2^i, 2^(i+1)) ns), lock_wait_max_ns,
+    lock_hold_max_ns, and p50/p99 of each (bucket upper bounds, ns)
+
+The floor sanity check: with 2 or more CPUs, the floor's (one private
+atomic per item) median aggregate rate at 2 threads must be at least 1.6x
+its 1-thread rate, or the run is marked INVALID: a floor that does not
+scale means the timed windows hold something besides the work, or the
+machine was busy.
 """
+import argparse
 import csv
 import json
+import math
 import os
-import re
 import shutil
 import subprocess
 import sys
 
-DESIGNS = ["percpu", "v5", "v3", "global_llist", "call_rcu", "lfs_percpu",
-           "lfs_global", "wfcq", "ao_stack"]
+# Report order; designs not listed here (new variants) follow in JSON order.
+ORDER = ["floor", "percpu", "percpu_mark", "percpu_bounded", "v5_kernel", "v5", "v3",
+         "global_llist", "call_rcu", "call_rcu_rt", "lfs_percpu", "lfs_global", "wfcq",
+         "ao_stack"]
+PGFREE = {"percpu", "percpu_mark", "percpu_bounded", "v5", "v5_kernel", "v3",
+          "global_llist"}
+PEERS = ["call_rcu", "call_rcu_rt", "lfs_percpu", "lfs_global", "wfcq", "ao_stack"]
+# Rows that appear in both policy tables: their policy is fixed.
+FIXED = {"none", "kernel", "own"}
+TABLE_POLICIES = ["delay", "nodelay"]
 
 
-def load(path):
-    with open(path) as f:
-        doc = json.load(f)
-    runs = {}
-    for b in doc["benchmarks"]:
-        if b.get("error_occurred"):
-            continue
-        name = b.get("run_name", b["name"])
-        agg = b.get("aggregate_name")
-        if b.get("run_type") == "aggregate" and agg != "median":
-            continue
-        # A median replaces the single iterations it summarizes.
-        if agg == "median" or name not in runs:
-            runs[name] = b
-    return doc["context"], runs
+def quart(vals):
+    v = sorted(vals)
+    n = len(v)
+    if not n:
+        return None
+
+    def q(p):
+        pos = p * (n - 1)
+        i = int(pos)
+        if i + 1 >= n:
+            return v[-1]
+        return v[i] + (pos - i) * (v[i + 1] - v[i])
+    q1, med, q3 = q(0.25), q(0.5), q(0.75)
+    return {"median": med, "q1": q1, "q3": q3, "iqr": q3 - q1, "min": v[0], "max": v[-1]}
 
 
 def parse_name(name):
-    """enqueue/percpu/min_time:0.300/repeats:3/real_time/threads:2 ->
-    ('enqueue', 'percpu', {'threads': '2', ...})"""
+    """latency/percpu/policy:delay/real_time/threads:1 ->
+    ('latency', 'percpu', {'policy': 'delay', 'threads': '1'})"""
     parts = name.split("/")
     kv = {}
     for p in parts[2:]:
@@ -50,234 +123,490 @@ def parse_name(name):
     return parts[0], parts[1], kv
 
 
+def gbench_rows(doc, ncpu):
+    """Group Google Benchmark's per-repetition entries by run_name."""
+    groups = {}
+    for b in doc.get("benchmarks", []):
+        if b.get("error_occurred") or b.get("run_type") == "aggregate":
+            continue
+        groups.setdefault(b.get("run_name", b["name"]), []).append(b)
+    rows = []
+    for run_name, bs in groups.items():
+        kind, design, kv = parse_name(run_name)
+        threads = int(kv.get("threads", bs[0].get("threads", 1)))
+        # Stable name: without Google Benchmark's decorations.
+        name = "%s/%s/policy:%s" % (kind, design, kv.get("policy", "?"))
+        if kind == "end_to_end":
+            name += "/flush_ns:%s" % kv.get("flush_ns", "0")
+        row = {"name": name, "workload": kind, "design": design,
+               "policy": kv.get("policy", "?"), "threads": threads,
+               "oversubscribed": threads > ncpu, "repetitions": len(bs)}
+        if kind == "end_to_end":
+            row["flush_ns"] = int(kv.get("flush_ns", 0))
+        keys = {"end_to_end": ["items_per_second", "flushes_per_1000", "batch"],
+                "latency": ["p50_us", "p99_us", "max_us"],
+                "memory": ["peak_backlog", "peak_rss_MiB"]}.get(kind, [])
+        for k in keys:
+            vals = [b[k] for b in bs if k in b]
+            if vals:
+                row[k] = quart(vals)
+        rows.append(row)
+    return rows
+
+
+def hist_pct(hist, p):
+    total = sum(hist)
+    if not total:
+        return 0
+    acc = 0
+    for i, c in enumerate(hist):
+        acc += c
+        if acc >= p * total:
+            return 2 ** (i + 1)
+    return 2 ** len(hist)
+
+
+def fmt_ns(ns):
+    if ns >= 1e9:
+        return "%.1fs" % (ns / 1e9)
+    if ns >= 1e6:
+        return "%.1fms" % (ns / 1e6)
+    if ns >= 1e3:
+        return "%.1fus" % (ns / 1e3)
+    return "%dns" % ns
+
+
+def design_order(names):
+    known = [d for d in ORDER if d in names]
+    return known + [d for d in names if d not in ORDER]
+
+
 def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    ctx, runs = load(sys.argv[1])
-    out = sys.argv[2]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("gbench")
+    ap.add_argument("enqueue")
+    ap.add_argument("outdir")
+    ap.add_argument("--lockstat")
+    ap.add_argument("--info")
+    a = ap.parse_args()
+    out = a.outdir
     os.makedirs(out, exist_ok=True)
 
-    enq = {}     # (design, threads) -> (ns per op per thread, items/s, stalls)
-    e2e = {}     # (design, flush_ns) -> (items/s, flushes/1000, batch)
-    lat = {}     # design -> (p50, p99, max) us
-    mem = {}     # design -> (peak backlog, peak rss MiB)
-    for name, b in runs.items():
-        kind, design, kv = parse_name(name)
-        ips = b.get("items_per_second", 0.0)
-        if kind == "enqueue":
-            t = int(kv.get("threads", b.get("threads", 1)))
-            nsop = t * 1e9 / ips if ips else float("nan")
-            enq[(design, t)] = (nsop, ips, b.get("waits", 0.0))
-        elif kind == "end_to_end":
-            e2e[(design, int(kv["flush_ns"]))] = (ips, b.get("flushes_per_1000", 0.0),
-                                                 b.get("batch", 0.0))
-        elif kind == "latency":
-            lat[design] = (b.get("p50_us", 0), b.get("p99_us", 0), b.get("max_us", 0))
-        elif kind == "memory":
-            mem[design] = (b.get("peak_backlog", 0), b.get("peak_rss_MiB", 0))
+    with open(a.gbench) as f:
+        gdoc = json.load(f)
+    with open(a.enqueue) as f:
+        edoc = json.load(f)
+    info = {}
+    if a.info and os.path.exists(a.info):
+        with open(a.info) as f:
+            info = json.load(f)
+    ctx = gdoc.get("context", {})
+    ncpu = int(ctx.get("pgfree_cpus_online", ctx.get("num_cpus", 2)))
+    # The CPUs producers may use: the enqueue rows know (oversubscribed flag).
+    enq_rows = edoc["rows"]
+    npin = max([r["threads"] for r in enq_rows if not r["oversubscribed"]] or [ncpu])
 
-    threads = sorted({t for (_, t) in enq})
-    designs = [d for d in DESIGNS if any((d, t) in enq for t in threads)]
+    rows = list(enq_rows) + gbench_rows(gdoc, npin)
+    if a.lockstat and os.path.exists(a.lockstat):
+        with open(a.lockstat) as f:
+            ldoc = json.load(f)
+        for r in ldoc["rows"]:
+            if "lock_wait_ns_log2_hist" not in r:
+                continue
+            lr = {"name": r["name"].replace("enqueue/", "lockstat/", 1), "workload": "lockstat",
+                  "design": r["design"], "policy": r["policy"], "threads": r["threads"],
+                  "oversubscribed": r["oversubscribed"],
+                  "items_per_second_instrumented": r["items_per_second"]}
+            for k in ("lock_wait_ns_log2_hist", "lock_hold_ns_log2_hist",
+                      "lock_wait_max_ns", "lock_hold_max_ns"):
+                lr[k] = r[k]
+            for w in ("wait", "hold"):
+                h = r["lock_%s_ns_log2_hist" % w]
+                lr["lock_%s_p50_ns" % w] = hist_pct(h, 0.5)
+                lr["lock_%s_p99_ns" % w] = hist_pct(h, 0.99)
+                lr["lock_%s_over_100us" % w] = sum(h[17:])  # >= 2^17 ns = 131 us
+            rows.append(lr)
+
+    enq = {(r["design"], r["policy"], r["threads"]): r for r in enq_rows}
+    threads = sorted({r["threads"] for r in enq_rows})
+    designs = design_order(list(dict.fromkeys(r["design"] for r in enq_rows)))
+
+    def rate(d, p, t):
+        r = enq.get((d, p, t))
+        return r["items_per_second"]["median"] if r else None
+
+    def pol_of(d, p):
+        """The policy a design's row has in table p (fixed ones keep theirs)."""
+        for fp in FIXED:
+            if (d, fp, threads[0]) in enq or any((d, fp, t) in enq for t in threads):
+                return fp
+        return p
+
+    # ---- the floor sanity check ----
+    f1, f2 = rate("floor", "none", 1), rate("floor", "none", 2)
+    if npin < 2:
+        valid, validity = True, "floor check not applicable (fewer than 2 CPUs)"
+    elif f1 is None or f2 is None:
+        valid, validity = False, "INVALID: no floor rows at 1 and 2 threads"
+    else:
+        ok = f2 >= 1.6 * f1
+        valid = ok
+        validity = "%s: floor aggregate at 2 threads %.1f M/s = %.2fx its 1-thread %.1f M/s " \
+                   "(needs >= 1.6x)" % ("valid" if ok else "INVALID", f2 / 1e6, f2 / f1, f1 / 1e6)
+
     lines = []
     p = lines.append
-
     p("pgfree benchmark summary")
-    p("machine: %s, %s CPUs online, %s NUMA node(s), kernel %s, %s" % (
-        ctx.get("pgfree_cpu_model", "?"), ctx.get("pgfree_cpus_online", "?"),
-        ctx.get("pgfree_numa_nodes", "?"), ctx.get("pgfree_kernel", "?"),
-        ctx.get("pgfree_compiler", "?")))
-    p("caches (cpu0): %s; mode: %s; pinning: %s; date: %s" % (
-        ctx.get("pgfree_caches_cpu0", "?"), ctx.get("pgfree_mode", "?"),
-        ctx.get("pgfree_pinning", "none"), ctx.get("date", "?")))
+    p("=" * 24)
+    if not valid:
+        p("*** THIS RUN IS INVALID -- %s ***" % validity.split(": ", 1)[-1])
+    p("machine: %s (%s), %s CPUs online, %s NUMA node(s), kernel %s" % (
+        info.get("machine", "?"), ctx.get("pgfree_cpu_model", "?"),
+        ctx.get("pgfree_cpus_online", "?"), ctx.get("pgfree_numa_nodes", "?"),
+        ctx.get("pgfree_kernel", "?")))
+    p("compiler: %s; mode: %s; producers pinned to CPUs %s while producers <= %d" % (
+        ctx.get("pgfree_compiler", "?"), ctx.get("pgfree_mode", "?"),
+        ctx.get("pgfree_pinning", "none"), npin))
+    p("load average at start: %s; at end: %s; date: %s" % (
+        info.get("load_avg_start", "?"), info.get("load_avg_end", "?"), ctx.get("date", "?")))
+    ec = edoc.get("enqueue_config", {})
+    p("enqueue: %s repetitions (+1 warm-up pass), cells shuffled in each; each producer times "
+      "its own %.0f ms window after %.0f ms of warm-up" % (
+          ec.get("repetitions", "?"), ec.get("window_ns", 0) / 1e6, ec.get("warmup_ns", 0) / 1e6))
+    p("batching: policy delay = gather %s us after a wake-up (batch_max 4096), nodelay = none;"
+      % ctx.get("pgfree_batch_delay_us", "50"))
+    p("  the same for pgfree's drain and the peers' (bench/bdrain.c)")
+    p("harness sanity: " + validity)
+    busy = []
+    for k in ("load_avg_start", "load_avg_end"):
+        try:
+            la = float(str(info.get(k, "")).split()[0])
+        except (ValueError, IndexError):
+            continue
+        if la > max(0.5, npin / 2.0):
+            busy.append("%s %.2f" % (k, la))
+    if busy:
+        p("WARNING: the machine was not idle (%s, %d CPUs): other work shared the CPUs, so the"
+          % (", ".join(busy), npin))
+        p("  figures are the designs' under load, not the designs' alone; rerun when idle")
     p("")
-    p("enqueue: ns per defer per producer thread = threads / aggregate wall-clock rate (lower is better);")
-    p("  x percpu = this design's cost / percpu's; x floor = cost / floor's (one private RMW)")
-    hdr = "%-13s" % "design" + "".join("%22s" % ("threads=%d" % t) for t in threads)
-    p(hdr)
-    for d in ["floor"] + designs:
-        row = "%-13s" % d
-        for t in threads:
-            if (d, t) not in enq:
-                row += "%22s" % "-"
-                continue
-            ns = enq[(d, t)][0]
-            pc = enq.get(("percpu", t), (float("nan"),))[0]
-            fl = enq.get(("floor", t), (float("nan"),))[0]
-            row += "%22s" % ("%.2f (%.1fx p, %.1fx f)" % (ns, ns / pc, ns / fl))
-        p(row)
+    p("How to read: every cell is the median over repetitions with its IQR (q3-q1) in [];")
+    p("columns marked (oversubscribed) have more producers than CPUs: they measure")
+    p("user-space lock-holder preemption, which a kernel spinlock cannot suffer, and no")
+    p("target is judged on them.  Fixed-policy rows (floor: none, v5_kernel: kernel,")
+    p("call_rcu*: own) appear in both policy tables.")
     p("")
 
-    flushes = sorted({f for (_, f) in e2e})
-    if flushes:
-        p("end_to_end: million descriptors deferred+released per second; flushes per 1000")
-        p("%-13s" % "design" + "".join("%26s" % ("flush=%dns" % f) for f in flushes))
+    def tcol(t):
+        ov = any(r["oversubscribed"] for (d, pp, tt), r in enq.items() if tt == t)
+        return ("threads=%d (oversubscribed)" if ov else "threads=%d") % t
+
+    for pol in TABLE_POLICIES:
+        p("enqueue, policy %s: aggregate M descriptors/s, median [IQR]; x percpu (higher "
+          "is better)" % pol)
+        p("%-20s" % "design" + "".join("%28s" % tcol(t) for t in threads))
         for d in designs:
-            row = "%-13s" % d
-            for f in flushes:
-                if (d, f) in e2e:
-                    ips, fpk, _ = e2e[(d, f)]
-                    row += "%26s" % ("%.2f M/s, %.3f/1000" % (ips / 1e6, fpk))
-                else:
-                    row += "%26s" % "-"
+            dp = pol_of(d, pol)
+            if not any((d, dp, t) in enq for t in threads):
+                continue
+            row = "%-20s" % (d + ("" if dp == pol else " (%s)" % dp))[:20]
+            for t in threads:
+                r = enq.get((d, dp, t))
+                if not r:
+                    row += "%28s" % "-"
+                    continue
+                ips = r["items_per_second"]
+                pc = rate("percpu", pol, t)
+                row += "%28s" % ("%.1f [%.1f] %.2fx" % (ips["median"] / 1e6, ips["iqr"] / 1e6,
+                                                       ips["median"] / pc if pc else float("nan")))
             p(row)
+        p("")
+    p("enqueue cost: ns per defer per producer thread (median; lower is better), "
+      "x floor")
+    p("%-24s" % "design/policy" + "".join("%28s" % tcol(t) for t in threads))
+    for d in designs:
+        for pol in sorted({pp for (dd, pp, tt) in enq if dd == d}):
+            row = "%-24s" % ("%s/%s" % (d, pol))[:24]
+            for t in threads:
+                r = enq.get((d, pol, t))
+                fl = enq.get(("floor", "none", t))
+                if not r:
+                    row += "%28s" % "-"
+                    continue
+                ns = r["ns_per_op_per_thread"]["median"]
+                row += "%28s" % ("%.2f (%.1fx f)" % (
+                    ns, ns / fl["ns_per_op_per_thread"]["median"] if fl else float("nan")))
+            p(row)
+    p("")
+
+    # ---- lock statistics ----
+    ls = [r for r in rows if r["workload"] == "lockstat"]
+    if ls:
+        p("lock statistics of the locked ports (instrumented build, its own runs): wait and")
+        p("hold per acquisition, p50 / p99 / max; 'waits>131us' counts waits no running holder")
+        p("explains (a preempted holder: user space only)")
+        p("%-34s %24s %24s %12s %12s" % ("row", "wait p50/p99/max", "hold p50/p99/max",
+                                          "acquisitions", "waits>131us"))
+        for r in sorted(ls, key=lambda r: (r["design"], r["policy"], r["threads"])):
+            p("%-34s %24s %24s %12d %12d" % (
+                "%s/%s/%d%s" % (r["design"], r["policy"], r["threads"],
+                                " (oversub.)" if r["oversubscribed"] else ""),
+                "%s/%s/%s" % (fmt_ns(r["lock_wait_p50_ns"]), fmt_ns(r["lock_wait_p99_ns"]),
+                              fmt_ns(r["lock_wait_max_ns"])),
+                "%s/%s/%s" % (fmt_ns(r["lock_hold_p50_ns"]), fmt_ns(r["lock_hold_p99_ns"]),
+                              fmt_ns(r["lock_hold_max_ns"])),
+                sum(r["lock_wait_ns_log2_hist"]), r["lock_wait_over_100us"]))
+        p("")
+
+    g = {r["name"]: r for r in rows if r["workload"] in ("end_to_end", "latency", "memory")}
+    gd = design_order(list(dict.fromkeys(r["design"] for r in g.values())))
+    e2e = [r for r in g.values() if r["workload"] == "end_to_end"]
+    if e2e:
+        flushes = sorted({r["flush_ns"] for r in e2e})
+        p("end_to_end (%d producers): M descriptors deferred+released/s, median [IQR]; "
+          "flushes per 1000" % e2e[0]["threads"])
+        p("%-24s" % "design/policy" + "".join("%28s" % ("flush=%dns" % f) for f in flushes))
+        for d in gd:
+            for pol in sorted({r["policy"] for r in e2e if r["design"] == d}):
+                row = "%-24s" % ("%s/%s" % (d, pol))[:24]
+                for fl in flushes:
+                    r = g.get("end_to_end/%s/policy:%s/flush_ns:%d" % (d, pol, fl))
+                    if r and "items_per_second" in r:
+                        ips = r["items_per_second"]
+                        fpk = r.get("flushes_per_1000", {}).get("median", 0)
+                        row += "%28s" % ("%.2f [%.2f], %.3f" % (ips["median"] / 1e6,
+                                                               ips["iqr"] / 1e6, fpk))
+                    else:
+                        row += "%28s" % "-"
+                p(row)
         p("  (call_rcu has no once-per-batch flush hook: no flush runs for it, so its")
         p("   figures are not safe for this use; a correct use needs a flush per callback)")
         p("")
+    lat = [r for r in g.values() if r["workload"] == "latency"]
     if lat:
-        p("latency (defer -> release, one producer at 50k/s): p50 / p99 / max, us")
-        for d in designs:
-            if d in lat:
-                p("%-13s %10.1f %10.1f %10.1f" % ((d,) + tuple(lat[d])))
+        p("latency (defer -> release, one producer at 50k/s, after a warm-up): "
+          "us, median [IQR]")
+        p("%-24s %20s %20s %20s" % ("design/policy", "p50", "p99", "max"))
+        for d in gd:
+            for r in sorted([r for r in lat if r["design"] == d], key=lambda r: r["policy"]):
+                if "p50_us" not in r:
+                    continue
+                p("%-24s %20s %20s %20s" % (("%s/%s" % (d, r["policy"]),) + tuple(
+                    "%.1f [%.1f]" % (r[k]["median"], r[k]["iqr"])
+                    for k in ("p50_us", "p99_us", "max_us"))))
         p("")
+    mem = [r for r in g.values() if r["workload"] == "memory"]
     if mem:
-        p("memory (burst of 20000 descriptors per CPU, each with a 4 KiB page, 100 us flush)")
-        p("%-13s %14s %14s" % ("design", "peak backlog", "peak RSS MiB"))
-        for d in designs:
-            if d in mem:
-                p("%-13s %14d %14.1f" % (d, mem[d][0], mem[d][1]))
+        p("memory (burst of 20000 descriptors per producer, each with a 4 KiB page, 100 us "
+          "flush): median [IQR]")
+        p("%-24s %20s %20s" % ("design/policy", "peak backlog [IQR]", "peak RSS MiB [IQR]"))
+        for d in gd:
+            for r in sorted([r for r in mem if r["design"] == d], key=lambda r: r["policy"]):
+                if "peak_backlog" not in r:
+                    continue
+                p("%-24s %20s %20s" % ("%s/%s" % (d, r["policy"]),
+                                       "%d [%d]" % (r["peak_backlog"]["median"],
+                                                    r["peak_backlog"]["iqr"]),
+                                       "%.1f [%.1f]" % (r["peak_rss_MiB"]["median"],
+                                                        r["peak_rss_MiB"]["iqr"])))
         p("")
 
-    # Targets of the benchmark issue.
-    p("targets:")
-    ncpu = int(ctx.get("pgfree_cpus_online", ctx.get("num_cpus", 2)))
+    # ---- targets: medians, non-oversubscribed rows only ----
+    p("targets (medians; oversubscribed rows never judged):")
+    targets = []
 
     def check(ok, text):
+        if ok is None:
+            p("  n/a   %s" % text)
+            targets.append({"target": text, "result": "n/a"})
+            return
         p("  %s  %s" % ("PASS" if ok else "MISS", text))
+        targets.append({"target": text, "result": "PASS" if ok else "MISS"})
 
-    if ("percpu", 1) in enq and ("floor", 1) in enq:
-        r = enq[("percpu", 1)][0] / enq[("floor", 1)][0]
-        check(r <= 1.5, "percpu enqueue at 1 thread within 1.5x of the floor: %.2fx" % r)
-    if ("percpu", 1) in enq:
-        base = enq[("percpu", 1)][0]
-        worst = max((enq[("percpu", t)][0] / base, t) for t in threads
-                    if t <= ncpu and ("percpu", t) in enq)
-        check(worst[0] <= 1.5, "percpu per-thread cost flat up to %d CPUs: worst %.2fx of "
-              "1-thread cost (threads=%d)" % (ncpu, worst[0], worst[1]))
-    for t, need in ((2, 5.0), (16, 20.0)):
-        if ("percpu", t) in enq and ("v5", t) in enq:
-            r = enq[("percpu", t)][1] / enq[("v5", t)][1]
-            check(r >= need, "percpu throughput >= %gx v5 at %d threads: %.1fx" % (need, t, r))
-    losses = []
-    for t in threads:
-        if ("percpu", t) not in enq:
-            continue
-        for d in designs:
-            if d != "percpu" and (d, t) in enq and enq[(d, t)][1] > enq[("percpu", t)][1]:
-                losses.append("%s@%d (%.2fx)" % (d, t, enq[(d, t)][1] / enq[("percpu", t)][1]))
-    check(not losses, "percpu throughput >= every other design at every thread count" +
-          ("" if not losses else ": beaten by " + ", ".join(losses)))
-    if ("percpu", 10000) in e2e:
-        fpk = e2e[("percpu", 10000)][1]
-        check(fpk <= 1.0, "10 us flush under full load: %.3f flushes per 1000 (<= 1)" % fpk)
+    def usable(d, pol, t):
+        r = enq.get((d, pol, t))
+        return r if r and not r["oversubscribed"] else None
 
-    with open(os.path.join(out, "machine.md"), "w") as f:
-        f.write("# Machine of this run\n\n")
-        f.write("Recorded by pgfree_bench in bench.json's context.  pgfree and the benchmark\n"
-                "are built with CMAKE_BUILD_TYPE=Release by scripts/bench.sh; the\n"
-                "library_build_type key is that of Debian's Google Benchmark library.\n\n")
-        f.write("| key | value |\n|---|---|\n")
-        for k in ("pgfree_cpu_model", "pgfree_cpus_online", "num_cpus", "mhz_per_cpu",
-                  "pgfree_caches_cpu0", "pgfree_numa_nodes", "pgfree_kernel",
-                  "pgfree_compiler", "pgfree_pinning", "pgfree_mode", "library_build_type",
-                  "host_name", "date", "load_avg"):
-            if k in ctx:
-                f.write("| %s | %s |\n" % (k, ctx[k]))
+    for pol in TABLE_POLICIES:
+        a_, b_ = usable("percpu", pol, 2), usable("v5_kernel", "kernel", 2)
+        if a_ and b_:
+            r = a_["items_per_second"]["median"] / b_["items_per_second"]["median"]
+            check(r >= 5.0, "percpu/%s >= 5x v5_kernel at 2 threads: %.2fx" % (pol, r))
+        else:
+            check(None, "percpu/%s >= 5x v5_kernel at 2 threads: rows missing or "
+                  "oversubscribed" % pol)
+    for pol in TABLE_POLICIES:
+        a_, f_ = usable("percpu", pol, 1), usable("floor", "none", 1)
+        if a_ and f_:
+            r = a_["ns_per_op_per_thread"]["median"] / f_["ns_per_op_per_thread"]["median"]
+            check(r <= 1.5, "percpu/%s 1-thread cost <= 1.5x the floor: %.2fx" % (pol, r))
+        else:
+            check(None, "percpu/%s 1-thread cost <= 1.5x the floor: rows missing" % pol)
+    peers = [d for d in designs
+             if any(r.get("peer", d in PEERS) for (dd, pp, tt), r in enq.items() if dd == d)]
+    for pol in TABLE_POLICIES:
+        losses, judged = [], 0
+        for t in (1, 2):
+            pc = usable("percpu", pol, t)
+            if not pc:
+                continue
+            for d in peers:
+                r = usable(d, pol_of(d, pol), t)
+                if not r:
+                    continue
+                judged += 1
+                if r["items_per_second"]["median"] > pc["items_per_second"]["median"]:
+                    losses.append("%s@%d (%.2fx)" % (d, t, r["items_per_second"]["median"] /
+                                                     pc["items_per_second"]["median"]))
+        if judged:
+            check(not losses, "percpu/%s >= every peer at 1 and 2 threads (same policy; "
+                  "call_rcu* under its own)%s" % (pol, "" if not losses else
+                                                  ": beaten by " + ", ".join(losses)))
+        else:
+            check(None, "percpu/%s >= every peer at 1 and 2 threads: no rows" % pol)
 
     text = "\n".join(lines) + "\n"
     with open(os.path.join(out, "summary.txt"), "w") as f:
         f.write(text)
     sys.stdout.write(text)
 
-    # CSV: one row per result.
+    doc = {"format": "pgfree-bench/2", "valid": valid, "validity": validity,
+           "context": ctx, "run_info": info, "enqueue_config": ec, "targets": targets,
+           "rows": rows, "gbench": gdoc.get("benchmarks", [])}
+    with open(os.path.join(out, "bench.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+
+    with open(os.path.join(out, "machine.md"), "w") as f:
+        f.write("# Machine of this run\n\n")
+        f.write("Recorded by pgfree_bench in bench.json's context and by scripts/bench.sh in\n"
+                "run_info (topology.txt holds lscpu and the NUMA/SMT layout).  pgfree and the\n"
+                "benchmark are built with CMAKE_BUILD_TYPE=Release by scripts/bench.sh.\n\n")
+        f.write("| key | value |\n|---|---|\n")
+        for k in ("pgfree_cpu_model", "pgfree_cpus_online", "num_cpus", "mhz_per_cpu",
+                  "pgfree_caches_cpu0", "pgfree_numa_nodes", "pgfree_kernel",
+                  "pgfree_compiler", "pgfree_pinning", "pgfree_mode", "library_build_type",
+                  "host_name", "date"):
+            if k in ctx:
+                f.write("| %s | %s |\n" % (k, ctx[k]))
+        for k, v in info.items():
+            if isinstance(v, (str, int, float)):
+                f.write("| %s | %s |\n" % (k, v))
+
     with open(os.path.join(out, "results.csv"), "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["workload", "design", "threads", "flush_ns", "ns_per_op_per_thread",
-                    "items_per_second", "stalls", "flushes_per_1000", "batch",
-                    "p50_us", "p99_us", "max_us", "peak_backlog", "peak_rss_mib"])
-        for (d, t), (ns, ips, st) in sorted(enq.items()):
-            w.writerow(["enqueue", d, t, "", "%.3f" % ns, "%.0f" % ips, "%.0f" % st,
-                        "", "", "", "", "", "", ""])
-        for (d, fl), (ips, fpk, bt) in sorted(e2e.items()):
-            w.writerow(["end_to_end", d, ncpu, fl, "", "%.0f" % ips, "", "%.4f" % fpk,
-                        "%.1f" % bt, "", "", "", "", ""])
-        for d, (a, b_, c) in sorted(lat.items()):
-            w.writerow(["latency", d, 1, "", "", "", "", "", "", a, b_, c, "", ""])
-        for d, (bk, rss) in sorted(mem.items()):
-            w.writerow(["memory", d, ncpu, 100000, "", "", "", "", "", "", "", "",
-                        "%.0f" % bk, "%.1f" % rss])
+        w.writerow(["name", "workload", "design", "policy", "threads", "oversubscribed",
+                    "flush_ns", "items_per_second_median", "items_per_second_iqr",
+                    "ns_per_op_per_thread_median", "flushes_per_1000", "p50_us", "p99_us",
+                    "max_us", "peak_backlog", "peak_rss_mib"])
 
-    plots(out, threads, designs, enq, flushes, e2e, lat)
+        def med(r, k):
+            v = r.get(k)
+            if isinstance(v, dict):
+                return "%.4g" % v["median"]
+            return "" if v is None else v
+        for r in rows:
+            if r["workload"] == "lockstat":
+                continue
+            ips = r.get("items_per_second")
+            w.writerow([r["name"], r["workload"], r["design"], r["policy"], r["threads"],
+                        "oversubscribed" if r["oversubscribed"] else "",
+                        r.get("flush_ns", ""),
+                        "%.0f" % ips["median"] if ips else "",
+                        "%.0f" % ips["iqr"] if ips else "",
+                        med(r, "ns_per_op_per_thread"),
+                        med(r, "flushes_per_1000") if r["workload"] != "enqueue"
+                        else "%.4f" % r.get("flushes_per_1000", 0),
+                        med(r, "p50_us"), med(r, "p99_us"), med(r, "max_us"),
+                        med(r, "peak_backlog"), med(r, "peak_rss_MiB")])
+
+    plots(out, threads, designs, enq, npin, pol_of, e2e, gd, g)
 
 
-def plots(out, threads, designs, enq, flushes, e2e, lat):
+def plots(out, threads, designs, enq, npin, pol_of, e2e, gd, g):
     if not shutil.which("gnuplot"):
         print("gnuplot not found: no plots (install gnuplot-nox)")
         return
-    with open(os.path.join(out, "enqueue.dat"), "w") as f:
-        f.write("threads " + " ".join(["floor"] + designs) + "\n")
-        for t in threads:
-            f.write("%d " % t + " ".join(
-                "%.4f" % enq[(d, t)][0] if (d, t) in enq else "NaN"
-                for d in ["floor"] + designs) + "\n")
-    with open(os.path.join(out, "end_to_end.dat"), "w") as f:
-        f.write("flush_ns " + " ".join(designs) + "\n")
-        for fl in flushes:
-            f.write("%d " % fl + " ".join(
-                "%.4f" % (e2e[(d, fl)][0] / 1e6) if (d, fl) in e2e else "NaN"
-                for d in designs) + "\n")
-    with open(os.path.join(out, "latency.dat"), "w") as f:
-        f.write("design p50 p99 max\n")
-        for d in designs:
-            if d in lat:
-                f.write("%s %.3f %.3f %.3f\n" % ((d,) + tuple(lat[d])))
-    n = len(designs)
-    gp = """
-set terminal pngcairo size 1000,650 noenhanced font ",10"
-set linetype 1 lc rgb '#888888' lw 2 dt 2
-set linetype 2 lc rgb '#000000' lw 3
-set linetype 3 lc rgb '#d62728' lw 2
-set linetype 4 lc rgb '#ff7f0e' lw 2
-set linetype 5 lc rgb '#bcbd22' lw 2
-set linetype 6 lc rgb '#1f77b4' lw 2
-set linetype 7 lc rgb '#2ca02c' lw 2
-set linetype 8 lc rgb '#17becf' lw 2
-set linetype 9 lc rgb '#9467bd' lw 2
-set linetype 10 lc rgb '#8c564b' lw 2
-set key outside right
-set grid
-set output '{o}/enqueue.png'
-set title 'enqueue: ns per defer per producer thread (median; lower is better)'
-set xlabel 'producer threads'
-set ylabel 'ns per defer per thread'
-set logscale xy 2
-plot for [i=2:{n2}] '{o}/enqueue.dat' using 1:i with linespoints lt (i-1) title columnheader(i)
-unset logscale
-set output '{o}/end_to_end.png'
-set title 'end to end: descriptors deferred and released per second vs flush cost'
-set xlabel 'simulated flush cost (ns)'
-set ylabel 'million descriptors per second'
-set logscale y
-set xtics (0, 1000, 10000)
-plot for [i=2:{n1}] '{o}/end_to_end.dat' using 1:i with linespoints lt (i) title columnheader(i)
-unset logscale
-set xtics autofreq
-set output '{o}/latency.png'
-set title 'defer-to-release latency at a steady 50k/s (one producer)'
-set ylabel 'microseconds'
-set logscale y
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8
-set xtics rotate by -30
-plot '{o}/latency.dat' using 2:xtic(1) title 'p50', '' using 3 title 'p99', '' using 4 title 'max'
-""".format(o=out, n1=n + 1, n2=n + 2)
+    gp = ["set terminal pngcairo size 1100,650 noenhanced font ',10'",
+          "set key outside right", "set grid"]
+    # Distinct colours, then the same colours dashed: up to 32 rows stay apart.
+    colours = ["#000000", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+               "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#98df8a", "#ff9896",
+               "#c5b0d5", "#c49c94"]
+    for i in range(32):
+        gp.append("set linetype %d lc rgb '%s' lw 2 dt %d pt %d" % (
+            i + 1, colours[i % 16], 1 if i < 16 else 2, i % 13 + 1))
+    for pol in TABLE_POLICIES:
+        ds = [d for d in designs if any((d, pol_of(d, pol), t) in enq for t in threads)]
+        dat = os.path.join(out, "enqueue_%s.dat" % pol)
+        with open(dat, "w") as f:
+            f.write("threads " + " ".join(
+                d if pol_of(d, pol) == pol else "%s(%s)" % (d, pol_of(d, pol)) for d in ds) + "\n")
+            for t in threads:
+                f.write("%d " % t + " ".join(
+                    "%.4f" % (enq[(d, pol_of(d, pol), t)]["items_per_second"]["median"] / 1e6)
+                    if (d, pol_of(d, pol), t) in enq else "NaN" for d in ds) + "\n")
+        xmax = max(threads) * 1.5
+        gp += ["set output '%s/enqueue_%s.png'" % (out, pol),
+               "set title 'enqueue, policy %s: aggregate rate (median); shaded: oversubscribed "
+               "(more producers than CPUs; not judged)'" % pol,
+               "set xlabel 'producer threads'", "set ylabel 'M descriptors / s'",
+               "set logscale xy 2",
+               "set xrange [0.8:%g]" % xmax,
+               "unset object",
+               "set object 1 rect from %g, graph 0 to %g, graph 1 fc rgb '#eeeeee' "
+               "fs solid 1.0 behind" % (npin + 0.5 if npin > 1 else 1.5, xmax),
+               "set label 1 'oversubscribed' at %g, graph 0.95" % (npin * 1.2 + 0.3),
+               "plot for [i=2:%d] '%s' using 1:i with linespoints lt (i-1) title columnheader(i)"
+               % (len(ds) + 1, dat),
+               "unset label 1", "unset object 1", "unset logscale", "set autoscale x"]
+    if e2e:
+        flushes = sorted({r["flush_ns"] for r in e2e})
+        cols = []
+        for d in gd:
+            for pol in sorted({r["policy"] for r in e2e if r["design"] == d}):
+                cols.append((d, pol))
+        dat = os.path.join(out, "end_to_end.dat")
+        with open(dat, "w") as f:
+            f.write("flush_ns " + " ".join("%s/%s" % c for c in cols) + "\n")
+            for fl in flushes:
+                vals = []
+                for d, pol in cols:
+                    r = g.get("end_to_end/%s/policy:%s/flush_ns:%d" % (d, pol, fl))
+                    vals.append("%.4f" % (r["items_per_second"]["median"] / 1e6)
+                                if r and "items_per_second" in r else "NaN")
+                f.write("%d " % fl + " ".join(vals) + "\n")
+        gp += ["set output '%s/end_to_end.png'" % out,
+               "set title 'end to end (one producer per CPU, not oversubscribed): M descriptors "
+               "deferred and released / s (median)'",
+               "set xlabel 'simulated flush cost (ns)'", "set ylabel 'M descriptors / s'",
+               "set logscale y", "set xtics (%s)" % ", ".join(str(f) for f in flushes),
+               "plot for [i=2:%d] '%s' using 1:i with linespoints lt (i-1) title columnheader(i)"
+               % (len(cols) + 1, dat),
+               "unset logscale", "set xtics autofreq"]
+    lat = [r for r in g.values() if r["workload"] == "latency" and "p99_us" in r]
+    if lat:
+        dat = os.path.join(out, "latency.dat")
+        with open(dat, "w") as f:
+            f.write("row p50 p99 max\n")
+            for d in gd:
+                for r in sorted([r for r in lat if r["design"] == d], key=lambda r: r["policy"]):
+                    f.write("%s/%s %.3f %.3f %.3f\n" % (d, r["policy"], r["p50_us"]["median"],
+                                                        r["p99_us"]["median"],
+                                                        r["max_us"]["median"]))
+        gp += ["set output '%s/latency.png'" % out,
+               "set title 'defer-to-release latency at a steady 50k/s (one producer; medians)'",
+               "set xlabel ''", "set ylabel 'microseconds'", "set logscale y",
+               "set style data histograms", "set style histogram clustered gap 1",
+               "set style fill solid 0.8", "set xtics rotate by -45",
+               "plot '%s' using 2:xtic(1) title 'p50', '' using 3 title 'p99', "
+               "'' using 4 title 'max'" % dat]
     with open(os.path.join(out, "plots.gp"), "w") as f:
-        f.write(gp)
+        f.write("\n".join(gp) + "\n")
     r = subprocess.run(["gnuplot", os.path.join(out, "plots.gp")], capture_output=True, text=True)
     if r.returncode:
         print("gnuplot failed:\n" + r.stderr)
     else:
-        print("plots: %s/{enqueue,end_to_end,latency}.png" % out)
+        print("plots: %s/{enqueue_delay,enqueue_nodelay,end_to_end,latency}.png" % out)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ void bsink_flush(struct bsink *s)
 /* The same release work for every design: account, free the page, recycle. */
 void bsink_release_one(struct bsink *s, struct bdesc *d)
 {
-	if (s->lat)
+	if (s->lat && d->t_defer)	/* 0: an unrecorded warm-up descriptor */
 		lathist_record(s->lat, bench_now_ns() - d->t_defer);
 	if (s->free_pages) {
 		free(d->page);

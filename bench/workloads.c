@@ -1,24 +1,23 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
- * The workloads, each registered for every design:
+ * The Google Benchmark workloads, each registered for every design under
+ * each of its batching policies (designs.h):
  *
- *  enqueue/<design>/threads:N      producer cost per descriptor, drain running
- *  end_to_end/<design>/flush_ns:F  descriptors deferred and released per second
- *				    with a simulated flush of F ns, at one
- *				    producer per CPU
- *  latency/<design>                defer-to-release p50/p99/max at a steady load
- *  memory/<design>                 peak backlog and RSS for a burst, slow flush
- *  enqueue/floor/threads:N         one private atomic RMW per item: the floor
+ *  end_to_end/<design>/policy:<p>/flush_ns:F  descriptors deferred and
+ *				    released per second with a simulated flush
+ *				    of F ns, at one producer per CPU
+ *  latency/<design>/policy:<p>     defer-to-release p50/p99/max at a steady
+ *				    load (after an unrecorded warm-up)
+ *  memory/<design>/policy:<p>      peak backlog and RSS for a burst, slow flush
  *
- * enqueue runs in bursts: every producer defers BURST descriptors from one
- * half of its ring, all producers starting together at a barrier; the
- * burst's wall time (first start to last finish) is the iteration's manual
- * time, so items_per_second is descriptors per second of wall time however
- * the threads were scheduled.  Between bursts, untimed, each producer waits
- * until the other half of its ring (two bursts old) has been released.
+ * The enqueue workload has its own runner (enqueue.c), whose timed windows
+ * hold no barrier or thread start.  These workloads measure a whole
+ * pipeline (end_to_end: items released per second of wall time; latency:
+ * per descriptor, timestamps in the descriptor), which Google Benchmark's
+ * start/stop barriers do not distort the same way.
  *
- * end_to_end and latency recycle descriptors through one ring per producer
- * thread; a producer whose next descriptor is still queued waits (counted in
+ * They recycle descriptors through one ring per producer thread; a
+ * producer whose next descriptor is still queued waits (counted in
  * "stalls"), so the number in flight is bounded.  Thread 0 builds the design
  * instance before the first batch and quiesces and destroys it after the
  * last; Google Benchmark's start/stop barriers order that against the other
@@ -37,14 +36,14 @@
 #include "workloads.h"
 
 #define BATCH 256			/* items per KeepRunningBatch() */
-#define BURST 16384			/* enqueue: descriptors per producer per burst */
 #define RING_E2E 16384			/* > batch_max in flight, as in real use */
 #define LATENCY_PERIOD_NS 20000u	/* 50 000 descriptors/s offered */
+#define LATENCY_WARMUP 2000		/* unrecorded defers before the first timed one */
 #define MEMORY_BURST 20000		/* descriptors per producer per burst */
 #define MEMORY_FLUSH_NS 100000u		/* 100 us */
 #define PAGE 4096
 
-enum kind { K_ENQUEUE, K_E2E, K_LATENCY, K_MEMORY };
+enum kind { K_E2E, K_LATENCY, K_MEMORY };
 
 struct ring {
 	struct bdesc *d;
@@ -59,9 +58,6 @@ struct run {
 	struct lathist lat;
 	struct ring *rings;
 	int nthreads;
-	pthread_barrier_t burst_bar;	/* enqueue: all producers, between bursts */
-	uint64_t burst_t0;		/* written by the barrier's serial thread */
-	double burst_secs;
 	pthread_t sampler;
 	_Atomic bool sampling;
 	_Atomic uint64_t peak_backlog, peak_rss;
@@ -70,6 +66,7 @@ struct run {
 
 struct wl {
 	const struct bdesign *design;
+	const struct bpolicy *pol;
 	enum kind kind;
 	uint64_t flush_ns;
 	const struct bench_opts *opts;
@@ -113,7 +110,7 @@ static void *sampler(void *arg)
 static struct run *run_create(struct wl *w, int nthreads)
 {
 	struct run *r = calloc(1, sizeof(*r));
-	uint32_t ring = w->kind == K_E2E ? RING_E2E : 2 * BURST;
+	uint32_t ring = RING_E2E;
 
 	if (!r)
 		abort();
@@ -137,15 +134,13 @@ static struct run *run_create(struct wl *w, int nthreads)
 		memset(r->rings[t].d, 0, sizeof(struct bdesc) * ring);
 		r->rings[t].mask = ring - 1;
 	}
-	pthread_barrier_init(&r->burst_bar, NULL, (unsigned int)nthreads);
-	r->impl = w->design->create(&r->sink);
+	r->impl = w->design->create(&r->sink, w->design->arg, w->pol);
 	return r;
 }
 
 static void run_destroy(struct wl *w, struct run *r)
 {
 	w->design->destroy(r->impl);
-	pthread_barrier_destroy(&r->burst_bar);
 	for (int t = 0; t < r->nthreads; t++)
 		free(r->rings[t].d);
 	free(r->rings);
@@ -226,66 +221,6 @@ static void body_stream(gb_state *st, struct wl *w, int ti)
 	producer_leave(st, w, r, ti, gb_iterations(st));
 }
 
-/* All producers start a burst together; the serial thread stamps the start. */
-static void burst_start(struct run *r)
-{
-	if (pthread_barrier_wait(&r->burst_bar) == PTHREAD_BARRIER_SERIAL_THREAD)
-		r->burst_t0 = bench_now_ns();
-	pthread_barrier_wait(&r->burst_bar);
-}
-
-/* All producers finished: the burst took from the first start to now. */
-static double burst_end(struct run *r)
-{
-	if (pthread_barrier_wait(&r->burst_bar) == PTHREAD_BARRIER_SERIAL_THREAD)
-		r->burst_secs = (double)(bench_now_ns() - r->burst_t0) / 1e9;
-	pthread_barrier_wait(&r->burst_bar);
-	return r->burst_secs;
-}
-
-static void body_enqueue(gb_state *st, struct wl *w, int ti)
-{
-	const struct bdesign *ds = w->design;
-	struct run *r = NULL;
-	struct ring *rg = NULL;
-	unsigned int half = 0;
-
-	while (gb_keep_running_batch(st, BURST)) {
-		struct bdesc *base;
-
-		if (!r) {
-			r = producer_join(w, ti);
-			rg = &r->rings[ti];
-			burst_start(r);
-		}
-		base = &rg->d[half * BURST];
-		for (int i = 0; i < BURST; i++) {
-			struct bdesc *d = &base[i];
-
-			/* Write-prefetch ahead: the consumer touched them last, for every design. */
-			__builtin_prefetch(&base[(i + 32) & (BURST - 1)], 1);
-			atomic_store_explicit(&d->busy, 1, memory_order_relaxed);
-			ds->defer(r->impl, d);
-		}
-		gb_set_iteration_time(st, burst_end(r));
-
-		/* Untimed: the other half was deferred two bursts ago; wait for its release. */
-		half ^= 1;
-		base = &rg->d[half * BURST];
-		for (int i = 0; i < BURST; i++) {
-			if (atomic_load_explicit(&base[i].busy, memory_order_acquire)) {
-				rg->stalls++;
-				while (atomic_load_explicit(&base[i].busy, memory_order_acquire))
-					sched_yield();
-			}
-		}
-		burst_start(r);
-	}
-	if (rg)
-		gb_set_counter(st, "waits", (double)rg->stalls, GB_COUNTER_DEFAULT);
-	producer_leave(st, w, r, ti, gb_iterations(st));
-}
-
 static void body_latency(gb_state *st, struct wl *w, int ti)
 {
 	const struct bdesign *ds = w->design;
@@ -299,6 +234,21 @@ static void body_latency(gb_state *st, struct wl *w, int ti)
 		if (!r) {
 			r = producer_join(w, ti);
 			rg = &r->rings[ti];
+			/*
+			 * Unrecorded warm-up at the same pace: the first
+			 * descriptors pay for cold caches, page faults and the
+			 * consumer's first wake-up, not the design.
+			 */
+			next = bench_now_ns();
+			for (int i = 0; i < LATENCY_WARMUP; i++) {
+				while (bench_now_ns() < next)
+					cpu_relax();
+				next += LATENCY_PERIOD_NS;
+				d = ring_next(rg);
+				d->t_defer = 0;
+				ds->defer(r->impl, d);
+			}
+			ds->quiesce(r->impl);
 			next = bench_now_ns();
 		}
 		while (bench_now_ns() < next)
@@ -348,9 +298,6 @@ static void bench_body(gb_state *st, const void *arg)
 		w->run = run_create(w, gb_threads_of(st));
 
 	switch (w->kind) {
-	case K_ENQUEUE:
-		body_enqueue(st, w, ti);
-		break;
 	case K_E2E:
 		body_stream(st, w, ti);
 		break;
@@ -389,7 +336,7 @@ static void bench_body(gb_state *st, const void *arg)
 		gb_set_counter(st, "p99_us", (double)lathist_percentile(&r->lat, 0.99) / 1e3, 0);
 		gb_set_counter(st, "max_us", (double)atomic_load(&r->lat.max) / 1e3, 0);
 	}
-	if (w->kind != K_ENQUEUE || w->design->flush_hook) {
+	if (w->design->flush_hook) {
 		gb_set_counter(st, "flushes_per_1000",
 			       released ? 1000.0 * (double)flushes / (double)released : 0, 0);
 		gb_set_counter(st, "batch", flushes ? (double)released / (double)flushes : 0, 0);
@@ -398,13 +345,15 @@ static void bench_body(gb_state *st, const void *arg)
 	w->run = NULL;
 }
 
-static struct wl *wl_new(const struct bdesign *d, enum kind k, uint64_t flush_ns)
+static struct wl *wl_new(const struct bdesign *d, const struct bpolicy *pol, enum kind k,
+			 uint64_t flush_ns)
 {
 	struct wl *w = calloc(1, sizeof(*w));
 
 	if (!w)
 		abort();
 	w->design = d;
+	w->pol = pol;
 	w->kind = k;
 	w->flush_ns = flush_ns;
 	w->opts = g_opts;
@@ -414,52 +363,44 @@ static struct wl *wl_new(const struct bdesign *d, enum kind k, uint64_t flush_ns
 void workloads_register(const struct bench_opts *o)
 {
 	static const uint64_t flush_costs[] = { 0, 1000, 10000 };
-	char name[128];
+	char name[160];
+	int e2e_threads = o->nr_pin > 0 ? o->nr_pin : o->nr_cpus;
 
 	g_opts = o;
 
-	/* enqueue, the floor first */
-	for (int di = -1; di < (int)bench_nr_designs; di++) {
-		const struct bdesign *d = di < 0 ? &bdesign_floor : bench_designs[di];
-
-		snprintf(name, sizeof(name), "enqueue/%s", d->name);
-		gb_bench *b = gb_register(name, bench_body, wl_new(d, K_ENQUEUE, 0));
-		for (int t = 1; t <= o->max_threads; t *= 2)
-			if (!o->quick || t == 1 || t == 2 || t == 4 || t == 16)
-				gb_threads(b, t);
-		gb_use_manual_time(b);
-	}
-
 	for (unsigned int di = 0; di < bench_nr_designs; di++) {
 		const struct bdesign *d = bench_designs[di];
+		const struct bpolicy *pols[2];
+		unsigned int np = bench_policies(d, pols);
 
-		for (unsigned int f = 0; f < sizeof(flush_costs) / sizeof(flush_costs[0]); f++) {
-			snprintf(name, sizeof(name), "end_to_end/%s/flush_ns:%llu", d->name,
-				 (unsigned long long)flush_costs[f]);
-			gb_bench *b = gb_register(name, bench_body, wl_new(d, K_E2E, flush_costs[f]));
-			gb_threads(b, o->nr_cpus);
+		for (unsigned int pi = 0; pi < np; pi++) {
+			const struct bpolicy *p = pols[pi];
+
+			for (unsigned int f = 0; f < sizeof(flush_costs) / sizeof(flush_costs[0]); f++) {
+				if (o->quick && flush_costs[f] == 1000)
+					continue;
+				snprintf(name, sizeof(name), "end_to_end/%s/policy:%s/flush_ns:%llu",
+					 d->name, p->name, (unsigned long long)flush_costs[f]);
+				gb_bench *b = gb_register(name, bench_body,
+							  wl_new(d, p, K_E2E, flush_costs[f]));
+				gb_threads(b, e2e_threads);
+				gb_use_real_time(b);
+				if (!o->quick)
+					gb_min_time(b, 0.03);
+			}
+
+			snprintf(name, sizeof(name), "latency/%s/policy:%s", d->name, p->name);
+			gb_bench *b = gb_register(name, bench_body, wl_new(d, p, K_LATENCY, 0));
+			gb_threads(b, 1);
 			gb_use_real_time(b);
+			gb_fixed_iterations(b, o->quick ? 3000 : 5000);
+
+			snprintf(name, sizeof(name), "memory/%s/policy:%s", d->name, p->name);
+			b = gb_register(name, bench_body, wl_new(d, p, K_MEMORY, 0));
+			gb_threads(b, e2e_threads);
+			gb_use_real_time(b);
+			gb_fixed_iterations(b, 1);
+			gb_unit_us(b);
 		}
-	}
-
-	for (unsigned int di = 0; di < bench_nr_designs; di++) {
-		const struct bdesign *d = bench_designs[di];
-
-		snprintf(name, sizeof(name), "latency/%s", d->name);
-		gb_bench *b = gb_register(name, bench_body, wl_new(d, K_LATENCY, 0));
-		gb_threads(b, 1);
-		gb_use_real_time(b);
-		gb_fixed_iterations(b, o->quick ? 5000 : 25000);
-	}
-
-	for (unsigned int di = 0; di < bench_nr_designs; di++) {
-		const struct bdesign *d = bench_designs[di];
-
-		snprintf(name, sizeof(name), "memory/%s", d->name);
-		gb_bench *b = gb_register(name, bench_body, wl_new(d, K_MEMORY, 0));
-		gb_threads(b, o->nr_cpus);
-		gb_use_real_time(b);
-		gb_fixed_iterations(b, 1);
-		gb_unit_us(b);
 	}
 }

@@ -63,6 +63,7 @@ struct iommu_dev {
  * @root: the PGD pointer (the PASID table's entry for the kernel space)
  * @epoch: the flush epoch, from 1; a flush moves it on
  * @flushes: flushes done
+ * @flush_ns: their total wall time (one flusher at a time)
  * @no_wait: the flush invalidates but does not wait for walks in flight
  *	(--no-wait: shows that the wait is needed; never set by the test)
  * @devs: the devices
@@ -73,6 +74,7 @@ struct iommu {
 	uint64_t root;
 	_Alignas(64) _Atomic uint64_t epoch;
 	_Atomic uint64_t flushes;
+	_Atomic uint64_t flush_ns;
 	bool no_wait;
 	struct iommu_dev *devs;
 	unsigned int nr_devs;

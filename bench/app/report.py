@@ -144,7 +144,7 @@ def main():
                 "thread; rows with more CPU threads than CPUs are OVERSUBSCRIBED.\n"
                 "stale walks: the total over the cell's runs.  reuse: unlink of a table to "
                 "its frame back in the pool.  pool low: fewest free frames a CPU thread "
-                "found when its private list ran dry (min over runs).\n"
+                "found when its private list ran dry (min over runs; -1: never ran dry).\n"
                 "Per free: lock wait/hold and free = wall time in the free call (sampled "
                 "1 in 16); wake/1000 = wake-ups of the worker/drain per 1000 frees; "
                 "worker = its CPU time per free and its share of one CPU; flush = mean "

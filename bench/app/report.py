@@ -43,6 +43,9 @@ def per_run(r):
         "producer_cpu_ns_per_op": r["producer_cpu_ns"] / ops,
         "preempted_per_s": r["producer_nivcsw"] / s,
         "pool_waits_per_s": r["pool_waits"] / s,
+        # /proc schedstat of the flusher since it started (just before the
+        # run): runnable but waiting for a CPU, as a share of the run.
+        "worker_runq_wait_share": r.get("worker_runq_wait_ns", 0) / (s * 1e9),
     }
 
 
@@ -98,7 +101,7 @@ def main():
              "reuse_p99_us", "wakeups_per_1000", "lock_wait_ns_per_free",
              "lock_hold_ns_per_free", "free_ns_per_free", "worker_cpu_ns_per_free",
              "worker_cpu_share", "flush_ns", "producer_cpu_ns_per_op", "preempted_per_s",
-             "pool_waits_per_s", "frees_per_op"]
+             "pool_waits_per_s", "frees_per_op", "worker_runq_wait_share"]
     with open(os.path.join(out, "app_detail.csv"), "w") as f:
         f.write("mode,threads,oversubscribed,runs,stale_walks,pool_low_water,"
                 + ",".join(dcols) + ",map_unmap_per_s_q1,map_unmap_per_s_q3\n")
@@ -181,7 +184,8 @@ def main():
     keep = ["map_unmap_per_s", "tables_freed_per_s", "frees_per_op", "flushes_per_1000",
             "wakeups_per_1000", "lock_hold_ns_per_free", "lock_wait_ns_per_free",
             "free_ns_per_free", "worker_cpu_ns_per_free", "flush_ns",
-            "producer_cpu_ns_per_op", "reuse_p50_us", "reuse_p99_us"]
+            "producer_cpu_ns_per_op", "reuse_p50_us", "reuse_p99_us",
+            "worker_runq_wait_share"]
     jrows = []
     for c in rows():
         j = {"mode": c["mode"], "threads": c["threads"],

@@ -47,8 +47,10 @@
  *     poisoned, so they saw T intact and passed the generation check.
  * So after the flush no walk can read T: it may be freed.
  */
+#define _GNU_SOURCE	/* gettid() */
 #include <sched.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include "iommu.h"
@@ -71,6 +73,7 @@ void iommu_init(struct iommu *iommu, struct pool *pool, uint64_t root,
 	atomic_init(&iommu->epoch, 1);
 	atomic_init(&iommu->flushes, 0);
 	atomic_init(&iommu->flush_ns, 0);
+	atomic_init(&iommu->flusher_tid, 0);
 	iommu->no_wait = false;
 	iommu->devs = devs;
 	iommu->nr_devs = nr_devs;
@@ -230,4 +233,6 @@ void iommu_flush_all(struct iommu *iommu)
 	atomic_fetch_add_explicit(&iommu->flushes, 1, memory_order_relaxed);
 	/* Relaxed: as above. */
 	atomic_fetch_add_explicit(&iommu->flush_ns, pool_now_ns() - t0, memory_order_relaxed);
+	/* Relaxed: an id to look the thread up by; orders nothing. */
+	atomic_store_explicit(&iommu->flusher_tid, (int)gettid(), memory_order_relaxed);
 }

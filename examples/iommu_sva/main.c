@@ -36,6 +36,7 @@ struct result {
 	uint64_t flushes, flush_ns, wakeups;
 	uint64_t sampled, free_ns, lock_wait_ns, lock_hold_ns;
 	uint64_t consumer_cpu_ns, producer_cpu_ns;
+	uint64_t consumer_run_ns, consumer_wait_ns, consumer_slices;
 	long nvcsw, nivcsw;
 	uint64_t reuse_p50_ns, reuse_p99_ns;
 	long low_water;
@@ -57,6 +58,30 @@ static uint64_t stale_now(const struct iommu *iommu)
 		/* Relaxed: a progress poll. */
 		sum += atomic_load_explicit(&iommu->devs[i].stale_walks, memory_order_relaxed);
 	return sum;
+}
+
+/* The flusher's /proc schedstat: CPU time, time runnable but waiting for a
+ * CPU, and times it was given a CPU, since it started. */
+static void flusher_schedstat(struct iommu *iommu, struct result *res)
+{
+	/* Relaxed: see iommu_flush_all(). */
+	int tid = atomic_load_explicit(&iommu->flusher_tid, memory_order_relaxed);
+	unsigned long long run, wait, slices;
+	char path[64];
+	FILE *f;
+
+	if (!tid)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fscanf(f, "%llu %llu %llu", &run, &wait, &slices) == 3) {
+		res->consumer_run_ns = run;
+		res->consumer_wait_ns = wait;
+		res->consumer_slices = slices;
+	}
+	fclose(f);
 }
 
 static void start(pthread_t *thr, void *(*fn)(void *), void *arg)
@@ -143,6 +168,7 @@ static int run_mode(enum mode mode, double seconds, unsigned int nr_cpus, unsign
 	cons1 = reclaim_consumer_cpu_ns(&rec);
 	res->consumer_cpu_ns = cons1 - (mode == MODE_V5 ? cons0 : 0);
 	res->wakeups = reclaim_wakeups(&rec);
+	flusher_schedstat(&iommu, res);
 	/* Flush and free what is still queued, with the devices running. */
 	err = reclaim_stop(&rec);
 	atomic_store_explicit(&w.device_stop, true, memory_order_relaxed);
@@ -201,7 +227,8 @@ static void print_json(enum mode m, const struct result *r, unsigned int nr_cpus
 	       "\"reuse_p50_us\":%.2f,\"reuse_p99_us\":%.2f,\"wakeups\":%llu,"
 	       "\"free_ns_per_free\":%.1f,\"lock_wait_ns_per_free\":%.1f,"
 	       "\"lock_hold_ns_per_free\":%.1f,\"worker_cpu_ns\":%llu,\"flush_ns_total\":%llu,"
-	       "\"producer_cpu_ns\":%llu,\"producer_nvcsw\":%ld,\"producer_nivcsw\":%ld}\n",
+	       "\"producer_cpu_ns\":%llu,\"producer_nvcsw\":%ld,\"producer_nivcsw\":%ld,"
+	       "\"worker_run_ns\":%llu,\"worker_runq_wait_ns\":%llu,\"worker_slices\":%llu}\n",
 	       mode_name(m), nr_cpus, nr_devs, r->seconds, r->kernel_ops, r->tables_freed,
 	       (unsigned long long)r->flushes, (unsigned long long)r->stale,
 	       (unsigned long long)r->translations, r->pool_waits, r->low_water,
@@ -209,7 +236,9 @@ static void print_json(enum mode m, const struct result *r, unsigned int nr_cpus
 	       (unsigned long long)r->wakeups, per(r->free_ns, r->sampled),
 	       per(r->lock_wait_ns, r->sampled), per(r->lock_hold_ns, r->sampled),
 	       (unsigned long long)r->consumer_cpu_ns, (unsigned long long)r->flush_ns,
-	       (unsigned long long)r->producer_cpu_ns, r->nvcsw, r->nivcsw);
+	       (unsigned long long)r->producer_cpu_ns, r->nvcsw, r->nivcsw,
+	       (unsigned long long)r->consumer_run_ns, (unsigned long long)r->consumer_wait_ns,
+	       (unsigned long long)r->consumer_slices);
 }
 
 static void usage(const char *argv0)

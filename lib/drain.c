@@ -437,11 +437,10 @@ int pgfree_barrier_timeout(struct pgfree_domain *dom, uint64_t timeout_ns)
 
 /*
  * Wait until the batching delay since @opened (batch.c) has passed, or
- * until batch_max
- * (or backlog_max) are queued, or until a request comes: a barrier's or
- * destroy's, or a producer's whose list reached its share of the backlog
- * mark, which also cuts the sleep short (pgfree_gather_sleep()).  Drain
- * thread only.
+ * until batch_max (or backlog_max) are queued, or until a request comes: a
+ * barrier's or destroy's, or a producer's whose list reached its share of
+ * the backlog mark, which also cuts the sleep short (pgfree_gather_sleep()).
+ * Drain thread only.
  *
  * Each poll detaches what is queued into dom->carry (one exchange per
  * non-empty list) instead of walking the live lists to count them: a walk

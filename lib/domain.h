@@ -228,6 +228,10 @@ extern const struct pgfree_design_ops pgfree_v3_ops;
 /* domain.c: the lock-less designs' defer (the hot path of pgfree_defer()) */
 int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node);
 
+/* batch.c: the batching policy */
+uint64_t pgfree_batch_wait_ns(const struct pgfree_domain *dom, uint64_t opened_ns,
+			      uint64_t now_ns);
+
 /* drain.c */
 uint64_t pgfree_batch_add_newest_first(struct pgfree_domain *dom, struct pgfree_batch *batch,
 				       struct pgfree_llist_node *newest);

@@ -436,11 +436,11 @@ int pgfree_barrier_timeout(struct pgfree_domain *dom, uint64_t timeout_ns)
 }
 
 /*
- * Wait up to the batching delay for more descriptors, or until batch_max
- * (or backlog_max) are queued, or until a request comes: a barrier's or
- * destroy's, or a producer's whose list reached its share of the backlog
- * mark, which also cuts the sleep short (pgfree_gather_sleep()).  Drain
- * thread only.
+ * Wait until the batching delay since @opened (batch.c) has passed, or
+ * until batch_max (or backlog_max) are queued, or until a request comes: a
+ * barrier's or destroy's, or a producer's whose list reached its share of
+ * the backlog mark, which also cuts the sleep short (pgfree_gather_sleep()).
+ * Drain thread only.
  *
  * Each poll detaches what is queued into dom->carry (one exchange per
  * non-empty list) instead of walking the live lists to count them: a walk
@@ -449,10 +449,10 @@ int pgfree_barrier_timeout(struct pgfree_domain *dom, uint64_t timeout_ns)
  * __pgfree_drain() flushes once for all of carry, so the correctness
  * argument (step 3) is unchanged: every detach precedes that flush.
  */
-static void gather(struct pgfree_domain *dom)
+static void gather(struct pgfree_domain *dom, uint64_t opened)
 {
 	uint64_t delay = (uint64_t)dom->cfg.batch_delay_us * 1000u;
-	uint64_t slice = delay / 8, start = pgfree_now_ns();
+	uint64_t slice = delay / 8;
 
 	if (slice < 20000u)
 		slice = 20000u;
@@ -461,7 +461,7 @@ static void gather(struct pgfree_domain *dom)
 
 	for (;;) {
 		struct pgfree_cb_frame frame;
-		uint64_t queued, elapsed;
+		uint64_t queued, left;
 
 		if (atomic_load_explicit(&dom->kick, memory_order_relaxed) ||
 		    atomic_load_explicit(&dom->stop, memory_order_relaxed))
@@ -479,10 +479,10 @@ static void gather(struct pgfree_domain *dom)
 		    (dom->cfg.backlog_max && queued >= dom->cfg.backlog_max))
 			return;
 
-		elapsed = pgfree_now_ns() - start;
-		if (elapsed >= delay)
+		left = pgfree_batch_wait_ns(dom, opened, pgfree_now_ns());
+		if (!left)
 			return;
-		pgfree_gather_sleep(dom, delay - elapsed < slice ? delay - elapsed : slice);
+		pgfree_gather_sleep(dom, left < slice ? left : slice);
 	}
 }
 
@@ -498,7 +498,7 @@ static void gather(struct pgfree_domain *dom)
 void *pgfree_drain_thread(void *arg)
 {
 	struct pgfree_domain *dom = arg;
-	uint64_t pause = 0;
+	uint64_t pause = 0, opened = 0;	/* when the batch opened; 0: at the wake-up */
 	bool retry = false;
 
 	for (;;) {
@@ -510,11 +510,14 @@ void *pgfree_drain_thread(void *arg)
 
 		if (!stop && !kick && !retry && !dom->dops->has_work(dom)) {
 			pgfree_park(dom);
+			opened = 0;
 			continue;
 		}
 		if (!stop && !kick && !retry && dom->cfg.batch_delay_us)
-			gather(dom);
+			gather(dom, opened ? opened : pgfree_now_ns());
 
+		/* The next batch opens at this drain's detach (batch.c). */
+		opened = pgfree_now_ns();
 		pthread_mutex_lock(&dom->drain_lock);
 		r = __pgfree_drain(dom);
 		idle = r >= 0 && !dom->dops->has_work(dom);

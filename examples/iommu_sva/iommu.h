@@ -63,6 +63,9 @@ struct iommu_dev {
  * @root: the PGD pointer (the PASID table's entry for the kernel space)
  * @epoch: the flush epoch, from 1; a flush moves it on
  * @flushes: flushes done
+ * @flush_ns: their total wall time (one flusher at a time)
+ * @flusher_tid: the kernel thread id of the last flusher (v5 worker, pgfree
+ *	drain thread), for its scheduler statistics
  * @no_wait: the flush invalidates but does not wait for walks in flight
  *	(--no-wait: shows that the wait is needed; never set by the test)
  * @devs: the devices
@@ -73,6 +76,8 @@ struct iommu {
 	uint64_t root;
 	_Alignas(64) _Atomic uint64_t epoch;
 	_Atomic uint64_t flushes;
+	_Atomic uint64_t flush_ns;
+	_Atomic int flusher_tid;
 	bool no_wait;
 	struct iommu_dev *devs;
 	unsigned int nr_devs;

@@ -1,27 +1,31 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * main.c: the iommu_sva example's driver: parse the command line, run each
- * freeing mode on a fresh address space with a kernel thread and N device
- * threads, print one table row per mode, and with --check say whether the
- * bug showed where it must (none) and only there (v5, pgfree).
+ * freeing mode on a fresh address space with N CPU threads and M device
+ * threads, print one table row per mode (or one JSON line with --json), and
+ * with --check say whether the bug showed where it must (none) and only
+ * there (v5, pgfree).
  *
- *   pgfree_iommu_sva [--mode=none|v5|pgfree|all] [--seconds=S] [--devices=N]
- *                    [--check] [--no-wait]
+ *   pgfree_iommu_sva [--mode=none|v5|pgfree|all] [--seconds=S] [--threads=N]
+ *                    [--devices=M] [--check] [--no-wait] [--json]
  *
  * --no-wait makes the flush invalidate the caches without waiting for the
  * walks in flight: v5 and pgfree then show stale walks too, which is why
  * the wait is there.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "modes.h"
 #include "workload.h"
 
-#define POOL_PAGES	4096	/* 16 MiB of frames */
+#define POOL_PAGES	4096	/* 16 MiB of frames per CPU thread */
 #define NONE_CAP_S	10.0	/* mode none runs on until it sees the bug, or this */
 #define MAX_DEVICES	64
 
@@ -29,7 +33,13 @@ struct result {
 	double seconds;
 	uint64_t stale, translations;
 	unsigned long kernel_ops, tables_freed, pool_waits;
-	uint64_t flushes;
+	uint64_t flushes, flush_ns, wakeups;
+	uint64_t sampled, free_ns, lock_wait_ns, lock_hold_ns;
+	uint64_t consumer_cpu_ns, producer_cpu_ns;
+	uint64_t consumer_run_ns, consumer_wait_ns, consumer_slices;
+	long nvcsw, nivcsw;
+	uint64_t reuse_p50_ns, reuse_p99_ns;
+	long low_water;
 };
 
 static double now_s(void)
@@ -50,19 +60,52 @@ static uint64_t stale_now(const struct iommu *iommu)
 	return sum;
 }
 
+/* The flusher's /proc schedstat: CPU time, time runnable but waiting for a
+ * CPU, and times it was given a CPU, since it started. */
+static void flusher_schedstat(struct iommu *iommu, struct result *res)
+{
+	/* Relaxed: see iommu_flush_all(). */
+	int tid = atomic_load_explicit(&iommu->flusher_tid, memory_order_relaxed);
+	unsigned long long run, wait, slices;
+	char path[64];
+	FILE *f;
+
+	if (!tid)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fscanf(f, "%llu %llu %llu", &run, &wait, &slices) == 3) {
+		res->consumer_run_ns = run;
+		res->consumer_wait_ns = wait;
+		res->consumer_slices = slices;
+	}
+	fclose(f);
+}
+
+static void start(pthread_t *thr, void *(*fn)(void *), void *arg)
+{
+	if (pthread_create(thr, NULL, fn, arg)) {
+		fprintf(stderr, "pthread_create failed\n");
+		exit(2);
+	}
+}
+
 /**
  * run_mode() - one run: fresh pool, page table, IOMMU and threads
  * @mode: the freeing mode
- * @seconds: how long the kernel thread runs (mode none: at least that,
+ * @seconds: how long the CPU threads run (mode none: at least that,
  *	and on until a stale walk is seen or NONE_CAP_S)
+ * @nr_cpus: CPU threads
  * @nr_devs: device threads
  * @no_wait: --no-wait
  * @res: the figures
  *
  * Return: 0 or a negative errno.
  */
-static int run_mode(enum mode mode, double seconds, unsigned int nr_devs, bool no_wait,
-		    struct result *res)
+static int run_mode(enum mode mode, double seconds, unsigned int nr_cpus, unsigned int nr_devs,
+		    bool no_wait, struct result *res)
 {
 	static struct pool pool;
 	static struct pagetable pt;
@@ -72,11 +115,15 @@ static int run_mode(enum mode mode, double seconds, unsigned int nr_devs, bool n
 	struct iommu_dev *devs = calloc(nr_devs, sizeof(*devs));
 	struct device_ctx *ctx = calloc(nr_devs, sizeof(*ctx));
 	pthread_t *dthr = calloc(nr_devs, sizeof(*dthr));
-	pthread_t kthr;
+	pthread_t *kthr = calloc(nr_cpus, sizeof(*kthr));
+	struct cpu_thread *cpus = aligned_alloc(64, nr_cpus * sizeof(*cpus));
+	uint64_t cons0, cons1;
 	double t0, t_kernel, t_dev;
 	int err = -ENOMEM;
 
-	if (!devs || !ctx || !dthr || pool_init(&pool, POOL_PAGES))
+	memset(res, 0, sizeof(*res));
+	if (!devs || !ctx || !dthr || !kthr || !cpus ||
+	    pool_init(&pool, POOL_PAGES * nr_cpus, nr_cpus))
 		goto out;
 	err = pt_init(&pt, &pool);
 	if (err)
@@ -88,22 +135,21 @@ static int run_mode(enum mode mode, double seconds, unsigned int nr_devs, bool n
 		goto out_pool;
 	pt.free_table = reclaim_free_table;
 	pt.ctx = &rec;
-	workload_init(&w, &pt);
+	workload_init(&w, &pt, cpus, nr_cpus);
 
-	t0 = now_s();
 	for (unsigned int i = 0; i < nr_devs; i++) {
 		devs[i].seed = 0x2545f4914f6cdd1dull * (i + 1);
 		ctx[i] = (struct device_ctx){ .w = &w, .dev = &devs[i] };
-		if (pthread_create(&dthr[i], NULL, device_thread, &ctx[i])) {
-			fprintf(stderr, "pthread_create failed\n");
-			exit(2);
-		}
+		start(&dthr[i], device_thread, &ctx[i]);
 	}
-	if (pthread_create(&kthr, NULL, kernel_thread, &w)) {
-		fprintf(stderr, "pthread_create failed\n");
-		exit(2);
-	}
+	for (unsigned int i = 0; i < nr_cpus; i++)
+		start(&kthr[i], kernel_thread, &cpus[i]);
 
+	cons0 = reclaim_consumer_cpu_ns(&rec);
+	t0 = now_s();
+	/* Release: pairs with the CPU threads' acquire (nothing to publish
+	 * really; the gate keeps thread start out of the timed window). */
+	atomic_store_explicit(&w.go, true, memory_order_release);
 	for (;;) {
 		double t = now_s() - t0;
 
@@ -114,8 +160,15 @@ static int run_mode(enum mode mode, double seconds, unsigned int nr_devs, bool n
 
 	/* Relaxed: join orders what matters. */
 	atomic_store_explicit(&w.kernel_stop, true, memory_order_relaxed);
-	pthread_join(kthr, NULL);
 	t_kernel = now_s() - t0;
+	for (unsigned int i = 0; i < nr_cpus; i++)
+		pthread_join(kthr[i], NULL);
+	/* The consumer's CPU time over the run (v5 worker, drain thread;
+	 * pgfree's is known from its first flush on). */
+	cons1 = reclaim_consumer_cpu_ns(&rec);
+	res->consumer_cpu_ns = cons1 - (mode == MODE_V5 ? cons0 : 0);
+	res->wakeups = reclaim_wakeups(&rec);
+	flusher_schedstat(&iommu, res);
 	/* Flush and free what is still queued, with the devices running. */
 	err = reclaim_stop(&rec);
 	atomic_store_explicit(&w.device_stop, true, memory_order_relaxed);
@@ -123,30 +176,75 @@ static int run_mode(enum mode mode, double seconds, unsigned int nr_devs, bool n
 		pthread_join(dthr[i], NULL);
 	t_dev = now_s() - t0;
 
-	memset(res, 0, sizeof(*res));
 	res->seconds = t_kernel;
-	res->kernel_ops = w.kernel_ops;
-	res->tables_freed = pt.tables_freed;
-	res->pool_waits = pt.pool_waits;
+	for (unsigned int i = 0; i < nr_cpus; i++) {
+		struct cpu_thread *c = &cpus[i];
+
+		res->kernel_ops += c->ops;
+		res->tables_freed += c->pc.tables_freed;
+		res->pool_waits += c->pc.pool_waits;
+		res->sampled += c->pc.sampled;
+		res->free_ns += c->pc.free_ns;
+		res->lock_wait_ns += c->pc.lock_wait_ns;
+		res->lock_hold_ns += c->pc.lock_hold_ns;
+		res->wakeups += c->pc.wakeups;
+		res->producer_cpu_ns += c->cpu_ns;
+		res->nvcsw += c->nvcsw;
+		res->nivcsw += c->nivcsw;
+	}
 	/* Relaxed: the flushers are gone (joined or destroyed). */
 	res->flushes = atomic_load_explicit(&iommu.flushes, memory_order_relaxed);
+	res->flush_ns = atomic_load_explicit(&iommu.flush_ns, memory_order_relaxed);
 	res->stale = stale_now(&iommu);
 	for (unsigned int i = 0; i < nr_devs; i++)
 		res->translations += devs[i].translations;
 	res->translations = (uint64_t)((double)res->translations * t_kernel / t_dev);
+	res->reuse_p50_ns = pool_reuse_quantile_ns(&pool, 0.50);
+	res->reuse_p99_ns = pool_reuse_quantile_ns(&pool, 0.99);
+	res->low_water = pool_low_water(&pool);
 out_pool:
 	pool_destroy(&pool);
 out:
 	free(devs);
 	free(ctx);
 	free(dthr);
+	free(kthr);
+	free(cpus);
 	return err;
+}
+
+static double per(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : 0.0;
+}
+
+static void print_json(enum mode m, const struct result *r, unsigned int nr_cpus,
+		       unsigned int nr_devs)
+{
+	printf("{\"mode\":\"%s\",\"threads\":%u,\"devices\":%u,\"seconds\":%.3f,"
+	       "\"map_unmap\":%lu,\"tables_freed\":%lu,\"flushes\":%llu,\"stale_walks\":%llu,"
+	       "\"translations\":%llu,\"pool_waits\":%lu,\"pool_low_water\":%ld,"
+	       "\"reuse_p50_us\":%.2f,\"reuse_p99_us\":%.2f,\"wakeups\":%llu,"
+	       "\"free_ns_per_free\":%.1f,\"lock_wait_ns_per_free\":%.1f,"
+	       "\"lock_hold_ns_per_free\":%.1f,\"worker_cpu_ns\":%llu,\"flush_ns_total\":%llu,"
+	       "\"producer_cpu_ns\":%llu,\"producer_nvcsw\":%ld,\"producer_nivcsw\":%ld,"
+	       "\"worker_run_ns\":%llu,\"worker_runq_wait_ns\":%llu,\"worker_slices\":%llu}\n",
+	       mode_name(m), nr_cpus, nr_devs, r->seconds, r->kernel_ops, r->tables_freed,
+	       (unsigned long long)r->flushes, (unsigned long long)r->stale,
+	       (unsigned long long)r->translations, r->pool_waits, r->low_water,
+	       (double)r->reuse_p50_ns / 1e3, (double)r->reuse_p99_ns / 1e3,
+	       (unsigned long long)r->wakeups, per(r->free_ns, r->sampled),
+	       per(r->lock_wait_ns, r->sampled), per(r->lock_hold_ns, r->sampled),
+	       (unsigned long long)r->consumer_cpu_ns, (unsigned long long)r->flush_ns,
+	       (unsigned long long)r->producer_cpu_ns, r->nvcsw, r->nivcsw,
+	       (unsigned long long)r->consumer_run_ns, (unsigned long long)r->consumer_wait_ns,
+	       (unsigned long long)r->consumer_slices);
 }
 
 static void usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [--mode=none|v5|pgfree|all] [--seconds=S] "
-		"[--devices=N] [--check] [--no-wait]\n", argv0);
+	fprintf(stderr, "usage: %s [--mode=none|v5|pgfree|all] [--seconds=S] [--threads=N] "
+		"[--devices=M] [--check] [--no-wait] [--json]\n", argv0);
 	exit(2);
 }
 
@@ -155,8 +253,8 @@ int main(int argc, char **argv)
 	bool run[MODE_COUNT] = { true, true, true };
 	struct result res[MODE_COUNT];
 	double seconds = 2.0;
-	unsigned int nr_devs = 2;
-	bool check = false, no_wait = false;
+	unsigned int nr_devs = 2, nr_cpus = 1;
+	bool check = false, no_wait = false, json = false;
 	int status = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -179,36 +277,53 @@ int main(int argc, char **argv)
 			if (*end || n < 1 || n > MAX_DEVICES)
 				usage(argv[0]);
 			nr_devs = (unsigned int)n;
+		} else if (!strncmp(a, "--threads=", 10)) {
+			unsigned long n = strtoul(a + 10, &end, 10);
+
+			if (*end || n < 1 || n > MAX_CPUS)
+				usage(argv[0]);
+			nr_cpus = (unsigned int)n;
 		} else if (!strcmp(a, "--check")) {
 			check = true;
 		} else if (!strcmp(a, "--no-wait")) {
 			no_wait = true;
+		} else if (!strcmp(a, "--json")) {
+			json = true;
 		} else {
 			usage(argv[0]);
 		}
 	}
 
-	printf("iommu_sva: %u device(s), %u frames, %d live ranges of <= %d pages%s\n",
-	       nr_devs, POOL_PAGES, NR_LIVE, MAX_RANGE,
-	       no_wait ? ", flush does NOT wait for walks" : "");
-	printf("%-7s %7s %11s %12s %14s %14s %8s %10s\n", "mode", "seconds", "stale walks",
-	       "map+unmap/s", "tables freed/s", "translations/s", "flushes", "pool waits");
+	if (!json) {
+		printf("iommu_sva: %u CPU thread(s), %u device(s), %u frames, "
+		       "%d live ranges of <= %d pages per CPU thread%s\n",
+		       nr_cpus, nr_devs, POOL_PAGES * nr_cpus, NR_LIVE, MAX_RANGE,
+		       no_wait ? ", flush does NOT wait for walks" : "");
+		printf("%-7s %7s %11s %12s %14s %14s %8s %10s %9s\n", "mode", "seconds",
+		       "stale walks", "map+unmap/s", "tables freed/s", "translations/s",
+		       "flushes", "pool waits", "reuse p99");
+	}
 	for (int m = 0; m < MODE_COUNT; m++) {
 		struct result *r = &res[m];
 		int err;
 
 		if (!run[m])
 			continue;
-		err = run_mode(m, seconds, nr_devs, no_wait, r);
+		err = run_mode(m, seconds, nr_cpus, nr_devs, no_wait, r);
 		if (err) {
 			fprintf(stderr, "mode %s: %s\n", mode_name(m), pgfree_strerror(err));
 			return 2;
 		}
-		printf("%-7s %7.2f %11llu %12.0f %14.0f %14.0f %8llu %10lu\n", mode_name(m),
-		       r->seconds, (unsigned long long)r->stale,
-		       (double)r->kernel_ops / r->seconds, (double)r->tables_freed / r->seconds,
-		       (double)r->translations / r->seconds, (unsigned long long)r->flushes,
-		       r->pool_waits);
+		if (json)
+			print_json(m, r, nr_cpus, nr_devs);
+		else
+			printf("%-7s %7.2f %11llu %12.0f %14.0f %14.0f %8llu %10lu %7.0fus\n",
+			       mode_name(m), r->seconds, (unsigned long long)r->stale,
+			       (double)r->kernel_ops / r->seconds,
+			       (double)r->tables_freed / r->seconds,
+			       (double)r->translations / r->seconds,
+			       (unsigned long long)r->flushes, r->pool_waits,
+			       (double)r->reuse_p99_ns / 1e3);
 		fflush(stdout);
 		if (check && m == MODE_NONE && !r->stale) {
 			printf("check: FAIL: mode none saw no stale walk (the detector is blind)\n");

@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "modes.h"
 
@@ -33,6 +34,12 @@ static int pgfree_iommu_flush(void *ctx, const struct pgfree_range *range)
 	struct reclaim *r = ctx;
 
 	(void)range;
+	/* Relaxed: only this (the flushing) thread writes the flag. */
+	if (!atomic_load_explicit(&r->has_consumer, memory_order_relaxed)) {
+		r->consumer = pthread_self();
+		/* Release: @consumer before the flag, for main's acquire. */
+		atomic_store_explicit(&r->has_consumer, true, memory_order_release);
+	}
 	iommu_flush_all(r->iommu);
 	return 0;
 }
@@ -42,9 +49,10 @@ static void pgfree_release(void *ctx, struct pgfree_llist_node *batch)
 {
 	struct reclaim *r = ctx;
 	struct ptdesc *pt, *next;
+	uint64_t now = pool_now_ns();
 
 	pgfree_llist_for_each_entry_safe(pt, next, batch, node)
-		pool_free(r->pool, pool_pfn(r->pool, pt));
+		pool_free_at(r->pool, pool_pfn(r->pool, pt), now);
 }
 
 /**
@@ -67,9 +75,17 @@ int reclaim_start(struct reclaim *r, enum mode mode, struct pool *pool, struct i
 	r->pool = pool;
 	r->iommu = iommu;
 	r->dom = NULL;
+	atomic_init(&r->has_consumer, false);
 	switch (mode) {
-	case MODE_V5:
-		return v5_start(&r->v5, pool, iommu);
+	case MODE_V5: {
+		int err = v5_start(&r->v5, pool, iommu);
+
+		if (!err) {
+			r->consumer = r->v5.worker;
+			atomic_store_explicit(&r->has_consumer, true, memory_order_relaxed);
+		}
+		return err;
+	}
 	case MODE_PGFREE:
 		return pgfree_domain_create(&cfg, &r->dom);
 	default:
@@ -78,20 +94,24 @@ int reclaim_start(struct reclaim *r, enum mode mode, struct pool *pool, struct i
 }
 
 /**
- * reclaim_free_table() - free a table the kernel thread just unlinked
+ * reclaim_free_table() - free a table a CPU thread just unlinked
  * @ctx: the struct reclaim
+ * @cpu: the CPU thread's counters
  * @pfn: the table
  *
- * The pagetable's ->free_table(); kernel thread.
+ * The pagetable's ->free_table(); any CPU thread.  One free in FREE_SAMPLE
+ * is timed (the same two clock reads around it in every mode).
  */
-void reclaim_free_table(void *ctx, unsigned int pfn)
+void reclaim_free_table(void *ctx, struct pt_cpu *cpu, unsigned int pfn)
 {
 	struct reclaim *r = ctx;
+	bool timed = cpu->tables_freed % FREE_SAMPLE == 0;
+	uint64_t t0 = timed ? pool_now_ns() : 0;
 	int err;
 
 	switch (r->mode) {
 	case MODE_V5:
-		v5_free_table(&r->v5, pfn);
+		v5_free_table(&r->v5, cpu, pfn, timed);
 		break;
 	case MODE_PGFREE:
 		/* Release semantics: the unlink before the flush (point 1
@@ -106,6 +126,40 @@ void reclaim_free_table(void *ctx, unsigned int pfn)
 		pool_free(r->pool, pfn);	/* the bug: no flush */
 		break;
 	}
+	if (timed) {
+		cpu->free_ns += pool_now_ns() - t0;
+		cpu->sampled++;
+	}
+}
+
+/**
+ * reclaim_consumer_cpu_ns() - CPU time of the v5 worker or the drain thread
+ * @r: the state; the consumer must still be alive (before reclaim_stop())
+ *
+ * Return: nanoseconds since it started, 0 if unknown (mode none, or no
+ * flush yet).
+ */
+uint64_t reclaim_consumer_cpu_ns(struct reclaim *r)
+{
+	clockid_t id;
+	struct timespec ts;
+
+	/* Acquire: pairs with the release in pgfree_iommu_flush(). */
+	if (r->mode == MODE_NONE || !atomic_load_explicit(&r->has_consumer, memory_order_acquire))
+		return 0;
+	if (pthread_getcpuclockid(r->consumer, &id) || clock_gettime(id, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Wake-ups of the drain thread (pgfree); v5 counts its own per CPU thread. */
+uint64_t reclaim_wakeups(struct reclaim *r)
+{
+	struct pgfree_stats st;
+
+	if (r->mode != MODE_PGFREE || pgfree_stats(r->dom, &st))
+		return 0;
+	return st.wakeups;
 }
 
 /**

@@ -20,20 +20,21 @@
 
 /* Allocate a frame, waiting for deferred frees when the pool is empty
  * (the back-pressure a real allocator would apply). */
-static unsigned int pt_alloc_frame(struct pagetable *pt)
+static unsigned int pt_alloc_frame(struct pt_cpu *cpu)
 {
 	long pfn;
 
-	while ((pfn = pool_alloc(pt->pool)) < 0) {
-		pt->pool_waits++;
+	while ((pfn = pool_alloc(cpu->pt->pool, cpu->part)) < 0) {
+		cpu->pool_waits++;
 		sched_yield();
 	}
 	return (unsigned int)pfn;
 }
 
-static unsigned int pt_alloc_table(struct pagetable *pt)
+static unsigned int pt_alloc_table(struct pt_cpu *cpu)
 {
-	unsigned int pfn = pt_alloc_frame(pt);
+	struct pagetable *pt = cpu->pt;
+	unsigned int pfn = pt_alloc_frame(cpu);
 
 	for (unsigned int i = 0; i < PT_ENTRIES; i++)
 		/* Relaxed: published by the release store that links it. */
@@ -42,9 +43,9 @@ static unsigned int pt_alloc_table(struct pagetable *pt)
 	return pfn;
 }
 
-/* The entry at @level for @va, given the table it lives in.  Kernel thread
- * only, and the kernel thread is the only writer: relaxed reads its own
- * stores. */
+/* The entry at @level for @va, given the table it lives in.  The CPU thread
+ * that owns @va's subtree only, and it is the only writer there: relaxed
+ * reads its own stores. */
 static pte_t *pt_slot(struct pagetable *pt, unsigned int table, uint64_t va, int level)
 {
 	return &pt->pool->frame[table][pt_index(va, level)];
@@ -62,9 +63,7 @@ int pt_init(struct pagetable *pt, struct pool *pool)
 	long pfn;
 
 	pt->pool = pool;
-	pt->tables_freed = 0;
-	pt->pool_waits = 0;
-	pfn = pool_alloc(pool);
+	pfn = pool_alloc(pool, 0);
 	if (pfn < 0)
 		return -ENOMEM;
 	pt->root = mk_pte((unsigned int)pfn, 0);
@@ -79,8 +78,9 @@ int pt_init(struct pagetable *pt, struct pool *pool)
  *
  * Return: 0, or -EEXIST (nothing mapped) if a page of the range is mapped.
  */
-int pt_map(struct pagetable *pt, uint64_t va, unsigned int nr_pages)
+int pt_map(struct pt_cpu *cpu, uint64_t va, unsigned int nr_pages)
 {
+	struct pagetable *pt = cpu->pt;
 	unsigned int table = pte_pfn(pt->root);
 	struct ptdesc *desc = pt->pool->desc;
 
@@ -89,15 +89,16 @@ int pt_map(struct pagetable *pt, uint64_t va, unsigned int nr_pages)
 		uint64_t e = atomic_load_explicit(slot, memory_order_relaxed);
 
 		if (!pte_present(e)) {
-			unsigned int child = pt_alloc_table(pt);
+			unsigned int child = pt_alloc_table(cpu);
 
-			/* Relaxed: the kernel thread owns the frame, and
+			/* Relaxed: the CPU thread owns the frame, and
 			 * pool_alloc()'s acquire made the last bump visible. */
 			e = mk_pte(child, atomic_load_explicit(&desc[child].gen,
 							       memory_order_relaxed));
 			/* Release: the cleared table before the link. */
 			atomic_store_explicit(slot, e, memory_order_release);
-			desc[table].nr_present++;
+			if (level < PT_LEVELS)
+				desc[table].nr_present++;
 		}
 		table = pte_pfn(e);
 	}
@@ -108,7 +109,7 @@ int pt_map(struct pagetable *pt, uint64_t va, unsigned int nr_pages)
 			return -EEXIST;	/* tables stay: emptied by a later unmap */
 
 	for (unsigned int i = 0; i < nr_pages; i++) {
-		unsigned int data = pt_alloc_frame(pt);
+		unsigned int data = pt_alloc_frame(cpu);
 
 		/* Relaxed: a leaf publishes nothing, the devices never
 		 * read the data page it points to. */
@@ -132,8 +133,9 @@ int pt_map(struct pagetable *pt, uint64_t va, unsigned int nr_pages)
  * ->free_table(); the parent is checked next, up to the PUD level (the
  * root is never freed).
  */
-void pt_unmap(struct pagetable *pt, uint64_t va, unsigned int nr_pages)
+void pt_unmap(struct pt_cpu *cpu, uint64_t va, unsigned int nr_pages)
 {
+	struct pagetable *pt = cpu->pt;
 	unsigned int path[PT_LEVELS + 1];	/* path[level]: table at level */
 	struct ptdesc *desc = pt->pool->desc;
 
@@ -163,8 +165,12 @@ void pt_unmap(struct pagetable *pt, uint64_t va, unsigned int nr_pages)
 			break;
 		atomic_store_explicit(pt_slot(pt, path[level + 1], va, level + 1), 0,
 				      memory_order_relaxed);
-		desc[path[level + 1]].nr_present--;
-		pt->tables_freed++;
-		pt->free_table(pt->ctx, path[level]);
+		if (level + 1 < PT_LEVELS)
+			desc[path[level + 1]].nr_present--;
+		/* For the reuse time; handed on with the table, ordered by
+		 * the free path as the unlink is. */
+		desc[path[level]].unlinked_ns = pool_now_ns();
+		cpu->tables_freed++;
+		pt->free_table(pt->ctx, cpu, path[level]);
 	}
 }

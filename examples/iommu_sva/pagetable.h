@@ -48,30 +48,54 @@ static inline unsigned int pt_index(uint64_t va, int level)
 }
 
 /**
+ * struct pt_cpu - one CPU thread's side of the page table
+ * @pt: the page table
+ * @part: the pool part it allocates from
+ * @tables_freed: tables it passed to ->free_table()
+ * @pool_waits: allocations that found its part empty and had to wait for
+ *	deferred frees to come back
+ * @sampled: frees timed (one in FREE_SAMPLE), by ->free_table()
+ * @free_ns: wall time inside those frees
+ * @lock_wait_ns: of which waiting for a lock (v5)
+ * @lock_hold_ns: of which holding it (v5)
+ * @wakeups: wake-ups of the v5 worker this thread did
+ *
+ * Private to its thread; read after join.
+ */
+struct pt_cpu {
+	struct pagetable *pt;
+	unsigned int part;
+	unsigned long tables_freed;
+	unsigned long pool_waits;
+	uint64_t sampled, free_ns, lock_wait_ns, lock_hold_ns, wakeups;
+};
+
+#define FREE_SAMPLE	16	/* time one free in this many */
+
+/**
  * struct pagetable - the kernel's address space
  * @pool: where tables and data pages come from
  * @root: the PGD's entry (frame and generation); never freed
  * @free_table: how an emptied, already unlinked table is freed: the mode
  *	under test (at once, the v5 list, or pgfree_defer())
  * @ctx: passed to @free_table
- * @tables_freed: tables passed to @free_table
- * @pool_waits: allocations that found the pool empty and had to wait for
- *	deferred frees to come back
  *
- * Only the kernel thread calls pt_map() and pt_unmap(): like the kernel's
- * init_mm under its page-table lock, the writer side is single-threaded.
+ * Several CPU threads call pt_map() and pt_unmap(), each on its own PGD
+ * entries only (disjoint subtrees, as vmalloc areas of different CPUs or
+ * the guest ranges of different vCPUs are): below the root, each table has
+ * one writer, like init_mm's tables under the page-table lock of their
+ * range.  The root's entries are written by their one owner each, and the
+ * root is never freed, so its present count is not kept.
  */
 struct pagetable {
 	struct pool *pool;
 	uint64_t root;
-	void (*free_table)(void *ctx, unsigned int pfn);
+	void (*free_table)(void *ctx, struct pt_cpu *cpu, unsigned int pfn);
 	void *ctx;
-	unsigned long tables_freed;
-	unsigned long pool_waits;
 };
 
 int pt_init(struct pagetable *pt, struct pool *pool);
-int pt_map(struct pagetable *pt, uint64_t va, unsigned int nr_pages);
-void pt_unmap(struct pagetable *pt, uint64_t va, unsigned int nr_pages);
+int pt_map(struct pt_cpu *cpu, uint64_t va, unsigned int nr_pages);
+void pt_unmap(struct pt_cpu *cpu, uint64_t va, unsigned int nr_pages);
 
 #endif /* IOMMU_SVA_PAGETABLE_H */

@@ -16,6 +16,7 @@
 static void v5_work(struct v5 *v5)
 {
 	struct pgfree_llist_node *batch, *next;
+	uint64_t now;
 
 	pthread_spin_lock(&v5->lock);
 	batch = v5->list;
@@ -27,10 +28,12 @@ static void v5_work(struct v5 *v5)
 	/* The lock's release/acquire put every unlink of the batch before
 	 * this flush (point 1 of iommu.c). */
 	iommu_flush_all(v5->iommu);
+	now = pool_now_ns();
 	for (; batch; batch = next) {
 		next = batch->next;
-		pool_free(v5->pool, pool_pfn(v5->pool,
-					     pgfree_llist_entry(batch, struct ptdesc, node)));
+		pool_free_at(v5->pool, pool_pfn(v5->pool,
+						pgfree_llist_entry(batch, struct ptdesc, node)),
+			     now);
 	}
 }
 
@@ -88,23 +91,38 @@ int v5_start(struct v5 *v5, struct pool *pool, struct iommu *iommu)
 /**
  * v5_free_table() - pagetable_free_kernel(): queue an unlinked table
  * @v5: the state
+ * @cpu: the calling CPU thread's counters
  * @pfn: the table
+ * @timed: time the lock wait and hold into @cpu (a sample)
  *
- * Kernel thread.
+ * Any CPU thread.  The worker is woken after the unlock: a kernel
+ * spinlock disables preemption, so schedule_work()'s wake-up can never
+ * run while the lock is held by a preempted waker; doing it after the
+ * unlock is the closest user space gets.
  */
-void v5_free_table(struct v5 *v5, unsigned int pfn)
+void v5_free_table(struct v5 *v5, struct pt_cpu *cpu, unsigned int pfn, bool timed)
 {
 	struct ptdesc *pt = &v5->pool->desc[pfn];
+	uint64_t t0 = timed ? pool_now_ns() : 0, t1 = 0;
 
 	pthread_spin_lock(&v5->lock);
+	if (timed)
+		t1 = pool_now_ns();
 	pt->node.next = v5->list;
 	v5->list = &pt->node;
 	pthread_spin_unlock(&v5->lock);
+	if (timed) {
+		uint64_t t2 = pool_now_ns();
+
+		cpu->lock_wait_ns += t1 - t0;
+		cpu->lock_hold_ns += t2 - t1;
+	}
 
 	/* schedule_work(): test_and_set_bit(PENDING), queue if it was clear.
 	 * Relaxed: the list is ordered by the spinlock, and the wake-up by
 	 * @mutex below. */
 	if (!atomic_exchange_explicit(&v5->pending, true, memory_order_relaxed)) {
+		cpu->wakeups++;
 		pthread_mutex_lock(&v5->mutex);
 		pthread_cond_signal(&v5->cond);
 		pthread_mutex_unlock(&v5->mutex);

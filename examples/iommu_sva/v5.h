@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "iommu.h"
+#include "pagetable.h"
 #include "pool.h"
 
 /**
@@ -39,7 +40,7 @@ struct v5 {
 };
 
 int v5_start(struct v5 *v5, struct pool *pool, struct iommu *iommu);
-void v5_free_table(struct v5 *v5, unsigned int pfn);
+void v5_free_table(struct v5 *v5, struct pt_cpu *cpu, unsigned int pfn, bool timed);
 void v5_stop(struct v5 *v5);
 
 #endif /* IOMMU_SVA_V5_H */

@@ -186,7 +186,10 @@ enum pgfree_design {
  *	At most PGFREE_MAX_SLOTS.  Ignored by the single-list designs.
  * @batch_delay_us: after being woken, the drain thread waits up to this
  *	long for more descriptors before it drains, so that one flush and one
- *	wake-up cover more of them.  0 means PGFREE_DEFAULT_BATCH_DELAY_US (50);
+ *	wake-up cover more of them.  When it finds work queued right after a
+ *	drain, the delay counts from that drain's detach: a batch that has
+ *	waited out a flush as long as the delay is drained at once.
+ *	0 means PGFREE_DEFAULT_BATCH_DELAY_US (50);
  *	PGFREE_F_NO_DELAY drains at once instead.  At most
  *	PGFREE_MAX_BATCH_DELAY_US.  The default was measured: with no delay a
  *	single producer paid a futex wake every ~8 descriptors (31.9 ns per

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT OR GPL-2.0-only
+#
+# The application-shaped benchmark stage (issue 13): examples/iommu_sva with
+# N = 1, 2, 4, 8, 16 CPU threads freeing page tables under an SVA IOMMU, in
+# modes v5 (Linux 6.19) and pgfree, plus "none" (the bug) once per thread
+# count to show the stale-walk detector works in the same run.
+#
+#   bench/app/stage.sh OUTDIR [--quick]
+#
+# Self-contained: builds the example in Release in build/app (kept between
+# runs), then runs >= 5 repetitions of 2 s per cell, the modes interleaved
+# within each repetition (their order alternating), and writes
+#   OUTDIR/app.csv          mode,threads,map_unmap_per_s,tables_freed_per_s,
+#                           flushes_per_1000,stale_walks,reuse_p99_us (medians)
+#   OUTDIR/app_detail.csv   the same plus oversubscribed, spreads, per-free costs
+#   OUTDIR/app_summary.txt  a table per thread count, the targets PASS/MISS
+#   OUTDIR/app.json         per-free costs for the many-core model (schema
+#                           pgfree-app/1)
+#   OUTDIR/app.png          the plot (gnuplot, if installed)
+#   OUTDIR/app_raw.jsonl    every run, as the example printed it
+# About 2.5 minutes on a 2-CPU machine; --quick (1 repetition of 0.5 s) under
+# 20 s once built.  Environment: APP_REPS, APP_SECONDS, APP_THREADS override.
+set -euo pipefail
+
+if [ $# -lt 1 ]; then
+	echo "usage: $0 OUTDIR [--quick]" >&2
+	exit 2
+fi
+out=$1
+quick=0
+[ "${2:-}" = "--quick" ] && quick=1
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+if [ $quick = 1 ]; then
+	reps=${APP_REPS:-1}
+	secs=${APP_SECONDS:-0.5}
+else
+	reps=${APP_REPS:-5}
+	secs=${APP_SECONDS:-2}
+fi
+threads=${APP_THREADS:-"1 2 4 8 16"}
+none_secs=0.3
+
+bdir="$root/build/app"
+cmake -S "$root" -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DPGFREE_BUILD_EXAMPLES=ON \
+	-DPGFREE_BUILD_TESTS=OFF -DPGFREE_BUILD_BENCH=OFF -DPGFREE_BUILD_RCU=OFF \
+	-DPGFREE_BUILD_SHARED=OFF >/dev/null
+cmake --build "$bdir" -j 2 --target pgfree_iommu_sva >/dev/null
+bin="$bdir/examples/iommu_sva/pgfree_iommu_sva"
+
+raw="$out/app_raw.jsonl"
+: >"$raw"
+cpus=$(nproc)
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "app stage: $cpus CPUs, load average $load0, $reps x $secs s per cell, threads: $threads"
+
+for ((rep = 0; rep < reps; rep++)); do
+	for n in $threads; do
+		if [ $((rep % 2)) = 0 ]; then order="v5 pgfree"; else order="pgfree v5"; fi
+		[ $rep = 0 ] && order="none $order"
+		for m in $order; do
+			s=$secs
+			[ "$m" = none ] && s=$none_secs
+			"$bin" --mode="$m" --threads="$n" --seconds="$s" --json |
+				sed "s/^{/{\"rep\":$rep,/" >>"$raw"
+		done
+	done
+	echo "app stage: repetition $((rep + 1))/$reps done (load $(cut -d' ' -f1 /proc/loadavg))"
+done
+
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+python3 "$root/bench/app/report.py" "$out" --cpus "$cpus" --load0 "$load0" --load1 "$load1" \
+	--seconds "$secs" --runs "$reps" --command "bench/app/stage.sh OUTDIR${2:+ $2}"

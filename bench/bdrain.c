@@ -38,11 +38,14 @@ void bdrain_wake_if_parked(struct bdrain *dr)
  * pgfree's gather(), for these queues: poll-take into the vector until the
  * delay has passed, batch_max are taken, or a quiesce/stop asks.  What is
  * taken here is flushed by the drain_once() that follows, like pgfree's
- * carry: every take precedes that flush.
+ * carry: every take precedes that flush.  As in pgfree (lib/batch.c), the
+ * delay counts from when the batch opened (@opened: the previous drain's
+ * detach, or the wake-up after a park), so a batch that waited out a long
+ * flush is not made to wait again.
  */
-static void gather(struct bdrain *dr)
+static void gather(struct bdrain *dr, uint64_t opened)
 {
-	uint64_t slice = dr->delay_ns / 8, start = bench_now_ns();
+	uint64_t slice = dr->delay_ns / 8, start = opened;
 
 	if (slice < 20000u)
 		slice = 20000u;
@@ -90,6 +93,8 @@ static void *drain_thread(void *arg)
 {
 	struct bdrain *dr = arg;
 
+	uint64_t opened = 0;	/* when the batch opened; 0: at the wake-up */
+
 	for (;;) {
 		/* Relaxed: requests are re-read after the pre-sleep fence below. */
 		bool stop = atomic_load_explicit(&dr->stop, memory_order_relaxed);
@@ -103,10 +108,12 @@ static void *drain_thread(void *arg)
 			    !atomic_load_explicit(&dr->stop, memory_order_relaxed))
 				syscall(SYS_futex, &dr->parked, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
 			atomic_store_explicit(&dr->parked, 0, memory_order_relaxed);
+			opened = 0;
 			continue;
 		}
 		if (!stop && !kick && dr->delay_ns)
-			gather(dr);
+			gather(dr, opened ? opened : bench_now_ns());
+		opened = bench_now_ns();	/* the next batch opens at this detach */
 		drain_once(dr);
 		if (stop && !dr->has_work(dr->impl))
 			return NULL;

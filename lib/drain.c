@@ -205,10 +205,34 @@ static uint64_t __give_back(struct pgfree_domain *dom)
 	uint64_t n = dom->carry.count;
 
 	batch_reset(&dom->carry);
+	/* Relaxed: see __keep(). */
+	atomic_store_explicit(&dom->kept, false, memory_order_relaxed);
 	pgfree_debug_chain_unqueue(batch);
 	dom->cfg.ops.give_back(dom->cfg.ctx, batch);
 	dom->given_back += n;
 	return n;
+}
+
+/*
+ * ->flush() failed (any error, PGFREE_FLUSH_GIVE_UP without ->give_back()
+ * included): the batch stays in dom->carry.  Whichever drain failed (the
+ * drain thread, pgfree_drain(), a barrier, destroy, pgfree_defer_wait()),
+ * the kept batch is now work for the drain thread, which retries it with
+ * back-off (correctness argument, steps 4 and 5): the same Dekker pair as
+ * a producer's, with kept for the work.  Without a drain thread the caller
+ * retries (pgfree_drain() again; barrier, destroy and pgfree_defer_wait()
+ * loop with back-off).
+ */
+static void __keep(struct pgfree_domain *dom)
+{
+	/*
+	 * Relaxed: pgfree_wake_if_parked() fences it before reading parked,
+	 * and the drain thread fences before it reads it (pgfree_park()); the
+	 * batch itself is read under drain_lock.
+	 */
+	atomic_store_explicit(&dom->kept, true, memory_order_relaxed);
+	if (dom->has_thread)
+		pgfree_wake_if_parked(dom);
 }
 
 /**
@@ -216,7 +240,8 @@ static uint64_t __give_back(struct pgfree_domain *dom)
  * @dom: the domain; the caller holds drain_lock
  *
  * Return: descriptors released (0 if none was queued), or the negative
- * error of ->flush(), in which case the batch stays in dom->carry.
+ * error of ->flush(): PGFREE_FLUSH_GIVE_UP with dom->carry given back (a
+ * domain with ->give_back), or else with the batch kept in dom->carry.
  */
 long __pgfree_drain(struct pgfree_domain *dom)
 {
@@ -264,6 +289,7 @@ long __pgfree_drain(struct pgfree_domain *dom)
 			return PGFREE_FLUSH_GIVE_UP;
 		}
 		pgfree_cb_exit(&frame);
+		__keep(dom);
 		/* A callback that broke the contract with a positive value still failed. */
 		return err < 0 ? err : -EIO;
 	}
@@ -272,6 +298,8 @@ long __pgfree_drain(struct pgfree_domain *dom)
 	batch = carry->first;
 	n = carry->count;
 	batch_reset(carry);
+	/* Relaxed: see __keep(). */
+	atomic_store_explicit(&dom->kept, false, memory_order_relaxed);
 	/* Before ->release(), which may defer the same nodes again. */
 	pgfree_debug_chain_unqueue(batch);
 	dom->dops->__release(dom, batch);
@@ -300,17 +328,17 @@ int pgfree_drain_until_empty(struct pgfree_domain *dom)
 	uint64_t pause = 0;
 
 	for (;;) {
-		long r;
-		bool idle;
+		bool idle, kept;
 
 		pthread_mutex_lock(&dom->drain_lock);
-		r = __pgfree_drain(dom);
-		idle = !dom->carry.first && !dom->dops->has_work(dom);
+		__pgfree_drain(dom);
+		kept = dom->carry.first != NULL;
+		idle = !kept && !dom->dops->has_work(dom);
 		pthread_mutex_unlock(&dom->drain_lock);
 
 		if (idle)
 			return 0;
-		if (r < 0 && dom->carry.first)
+		if (kept)
 			pgfree_backoff(&pause);
 		else
 			pause = 0;
@@ -324,15 +352,10 @@ long pgfree_drain(struct pgfree_domain *dom)
 	if (r)
 		return r;
 
+	/* A batch kept by a failed flush: __keep() woke the drain thread to retry it. */
 	pthread_mutex_lock(&dom->drain_lock);
 	r = __pgfree_drain(dom);
 	pthread_mutex_unlock(&dom->drain_lock);
-
-	/* A failed batch is kept; let the drain thread retry it with back-off. */
-	if (r < 0 && r != PGFREE_FLUSH_GIVE_UP && dom->has_thread) {
-		atomic_store_explicit(&dom->kick, true, memory_order_relaxed);
-		pgfree_wake_if_parked(dom);
-	}
 	return r;
 }
 
@@ -490,8 +513,9 @@ static void gather(struct pgfree_domain *dom)
  * pgfree_drain_thread() - the domain's drain thread
  * @arg: the domain
  *
- * Sleeps until woken, optionally gathers, drains; retries a failed flush
- * with back-off; on stop, drains until nothing is left and exits.
+ * Sleeps until woken, optionally gathers, drains; retries a batch kept by
+ * a failed flush (its own or any other drain's) with back-off; on stop,
+ * drains until nothing is left and exits.
  *
  * Return: NULL.
  */
@@ -499,33 +523,32 @@ void *pgfree_drain_thread(void *arg)
 {
 	struct pgfree_domain *dom = arg;
 	uint64_t pause = 0;
-	bool retry = false;
 
 	for (;;) {
-		/* Relaxed: both are re-read after the fence in pgfree_park(). */
+		/* Relaxed: all three are re-read after the fence in pgfree_park(). */
 		bool stop = atomic_load_explicit(&dom->stop, memory_order_relaxed);
 		bool kick = atomic_exchange_explicit(&dom->kick, false, memory_order_relaxed);
+		bool kept = atomic_load_explicit(&dom->kept, memory_order_relaxed);
 		bool idle;
-		long r;
 
-		if (!stop && !kick && !retry && !dom->dops->has_work(dom)) {
+		if (!stop && !kick && !kept && !dom->dops->has_work(dom)) {
 			pgfree_park(dom);
 			continue;
 		}
-		if (!stop && !kick && !retry && dom->cfg.batch_delay_us)
+		if (kept)
+			/* A batch kept by a failed flush, whoever's: retry after a pause. */
+			pgfree_backoff(&pause);
+		else if (!stop && !kick && dom->cfg.batch_delay_us)
 			gather(dom);
 
 		pthread_mutex_lock(&dom->drain_lock);
-		r = __pgfree_drain(dom);
-		idle = r >= 0 && !dom->dops->has_work(dom);
+		__pgfree_drain(dom);
+		kept = dom->carry.first != NULL;
+		idle = !kept && !dom->dops->has_work(dom);
 		pthread_mutex_unlock(&dom->drain_lock);
 
-		retry = r < 0;
-		if (retry) {
-			pgfree_backoff(&pause);
-			continue;
-		}
-		pause = 0;
+		if (!kept)
+			pause = 0;
 		if (stop && idle)
 			return NULL;
 	}

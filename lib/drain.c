@@ -7,9 +7,11 @@
  * Correctness argument
  * ====================
  *
- * Notation: D(n) is the pgfree_defer() that queued node n; X(n) the step
- * that detached n (an exchange on a list head, or a splice under a lock);
- * F a call of ->flush(); R(n) the ->release() that received n.
+ * Notation: D(n) is the pgfree_defer() that queued node n, and L(n) the
+ * step inside it that linked n (a release CAS on a list head, or an add
+ * under a lock); X(n) the step that detached n (an exchange on a list
+ * head, or a splice under a lock); F a call of ->flush(); R(n) the
+ * ->release() that received n.
  *
  * 1. Only a drain detaches or releases, and drains are serialized.
  *    Every path that runs __take, ->flush() or ->release() is a function
@@ -18,10 +20,10 @@
  *    destroy all call it under the lock.  So at any time one thread owns the
  *    consumer side (the "single writer"), and dom->carry needs no atomics.
  *
- * 2. D(n) happens-before X(n).
- *    Lock-less designs: D(n) ends with a release CAS on a list head that
- *    makes n reachable; X(n) is an acquire exchange on the same head that
- *    returns a chain containing n, so it reads a value at or after D's CAS
+ * 2. L(n) happens-before X(n).
+ *    Lock-less designs: L(n) is a release CAS on a list head that makes n
+ *    reachable; X(n) is an acquire exchange on the same head that returns
+ *    a chain containing n, so it reads a value at or after D's CAS
  *    in the head's modification order.  Every later modification of a head
  *    is a read-modify-write (CAS or exchange), so they all belong to the
  *    release sequence headed by D's CAS, and the exchange synchronizes with
@@ -39,9 +41,12 @@
  *    nothing is appended between the flush and the release.  If the flush fails, the
  *    nodes stay in dom->carry; the next drain (later, under the same lock)
  *    flushes again before it releases them, and that flush also begins after
- *    X(n).  With 2: D(n) -> X(n) -> F begins -> F returns 0 -> R(n).  This
+ *    X(n).  With 2: L(n) -> X(n) -> F begins -> F returns 0 -> R(n).  This
  *    is the invariant: no descriptor is released before a flush that began
- *    after it was deferred has returned successfully.
+ *    after it was queued (L(n), inside pgfree_defer()) has returned
+ *    successfully.  Nothing orders R(n) before or after the end of D(n):
+ *    what D(n) does after L(n) (its wake-up) may run after R(n), so the
+ *    caller must not touch n once it called pgfree_defer() (pgfree.h).
  *
  * 4. Exactly once.  An exchange (or splice) removes a whole chain from its
  *    head atomically, so each node is detached by exactly one X.  After X
@@ -49,7 +54,19 @@
  *    ->release() once and then emptied.  Nothing is lost: a node stays in
  *    its list until some X takes it, and the drain thread (or destroy, which
  *    drains until every list is empty and dom->carry is too) eventually
- *    takes it, provided the drain thread is woken (5).
+ *    takes it, provided the drain thread is woken (5).  A batch kept in
+ *    dom->carry by a failed flush (any error, and PGFREE_FLUSH_GIVE_UP
+ *    without ->give_back) is not lost either, whichever drain failed: that
+ *    drain sets dom->kept under drain_lock (__keep()) and wakes the drain
+ *    thread (5); the drain thread counts kept as work, so it does not park
+ *    while kept is set, and retries the batch after each back-off pause
+ *    until a flush succeeds (or gives it back), which clears kept.  Without
+ *    a drain thread, barriers, destroy and pgfree_defer_wait() loop with
+ *    the same back-off until the batch is gone; pgfree_drain() returns the
+ *    error and the caller drains again.  So every kept batch is eventually
+ *    released or given back, provided ->flush() eventually succeeds or
+ *    gives up with a ->give_back (model/pgfree.pml checks this liveness,
+ *    with a mutant of the old drain thread that ignored carry).
  *
  * 5. No lost wake-up.  The drain thread sleeps only in pgfree_park(), after
  *    storing parked = 1, a seq_cst fence, and finding every list empty (and
@@ -63,8 +80,10 @@
  *    non-empty does not wake anyone: the node that made the list non-empty
  *    came from a producer that did the check, and the list stays non-empty
  *    until a drain detaches it, after which the drain thread re-checks every
- *    list before it parks.  Requests (barrier's kick, destroy's stop) use
- *    the same pairing: store the request, fence, read parked.
+ *    list before it parks.  Requests (barrier's kick, destroy's stop) and a
+ *    kept batch (dom->kept) use the same pairing: store the request or kept,
+ *    fence, read parked; pgfree_park() reads kick, stop and kept after its
+ *    fence.
  *
  * 6. Barrier.  pgfree_barrier() reads gen_started under gen_lock and waits
  *    for gen_done >= gen_started + 1, i.e. for a drain that began after the

@@ -554,11 +554,14 @@ void *pgfree_drain_thread(void *arg)
 			pgfree_park(dom);
 			continue;
 		}
-		if (kept)
+		if (kept) {
 			/* A batch kept by a failed flush, whoever's: retry after a pause. */
 			pgfree_backoff(&pause);
-		else if (!stop && !kick && dom->cfg.batch_delay_us)
-			gather(dom);
+		} else {
+			pause = 0;	/* some drain succeeded since: start again at 1 ms */
+			if (!stop && !kick && dom->cfg.batch_delay_us)
+				gather(dom);
+		}
 
 		pthread_mutex_lock(&dom->drain_lock);
 		__pgfree_drain(dom);
@@ -566,8 +569,6 @@ void *pgfree_drain_thread(void *arg)
 		idle = !kept && !dom->dops->has_work(dom);
 		pthread_mutex_unlock(&dom->drain_lock);
 
-		if (!kept)
-			pause = 0;
 		if (stop && idle)
 			return NULL;
 	}

@@ -20,8 +20,10 @@
  *
  * With --no-sync (pgfree.rcu_readers_negative) the stage is given a flavor
  * that waits for nothing: the same workload must then see a violation,
- * which proves the checks above can fail.  It stops at the first one, or
- * fails after a cap.
+ * which proves the checks above can fail: each reader then holds the
+ * descriptor it took until it is released under it, so a violation is
+ * certain once the updater replaces that slot, however slowly the threads
+ * run.  It stops at the first one, or fails after a cap.
  *
  * Released descriptors are poisoned and recycled, never freed, so that the
  * negative control reads poison instead of freed memory (which ASan would
@@ -148,9 +150,23 @@ static void *reader(void *arg)
 			atomic_store(&announce[r], d);
 			if (atomic_load(&d->state) == D_RELEASED)
 				violation("a reader obtained a released descriptor", d);
-			until = now_ns() + (uint64_t)(rand_r(&seed) % DWELL_NS);
-			while (now_ns() < until)
-				;
+			if (real_sync) {
+				until = now_ns() + (uint64_t)(rand_r(&seed) % DWELL_NS);
+				while (now_ns() < until)
+					;
+			} else {
+				/*
+				 * The negative control holds @d until it is released
+				 * under it (or the release-side check, which sees the
+				 * announcement, has counted that): certain, whatever
+				 * the speed of the threads, where a random dwell had
+				 * to overlap a release by chance.
+				 */
+				while (atomic_load(&d->state) != D_RELEASED &&
+				       !atomic_load(&violations) &&
+				       !atomic_load_explicit(&stop, memory_order_relaxed))
+					sched_yield();
+			}
 			if (atomic_load(&d->state) == D_RELEASED)
 				violation("released under a reader", d);
 			atomic_store(&announce[r], NULL);

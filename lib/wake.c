@@ -61,6 +61,11 @@ void pgfree_park(struct pgfree_domain *dom)
 	pgfree_full_fence();
 	pgfree_debug_yield();
 
+	/*
+	 * Relaxed loads: the fence above orders them after parked = 1, and
+	 * each writer (producer, __keep(), a request) fences before it reads
+	 * parked.
+	 */
 	if (!dom->dops->has_work(dom) &&
 	    !atomic_load_explicit(&dom->kept, memory_order_relaxed) &&
 	    !atomic_load_explicit(&dom->kick, memory_order_relaxed) &&

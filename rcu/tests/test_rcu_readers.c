@@ -68,6 +68,9 @@ static _Atomic uint64_t last_gp_start;		/* clock at the start of the last comple
 static _Atomic uint64_t sync_calls;
 static _Atomic uint64_t violations;
 static _Atomic bool stop;
+static _Atomic uint64_t deferred_n;		/* successful pgfree_defer() calls */
+static _Atomic bool first_flush = true;
+static _Atomic bool starved;			/* the updater ran out of descriptors */
 static bool real_sync = true;
 
 static uint64_t now_ns(void)
@@ -101,10 +104,25 @@ static void test_sync(void)
 	atomic_fetch_add_explicit(&sync_calls, 1, memory_order_relaxed);
 }
 
+/*
+ * The first flush waits (holding the drain) until the updater has deferred
+ * two more descriptors, ran out of descriptors, or stopped: the next batch
+ * then holds at least two (out of descriptors, every one of them is in
+ * this batch or the next, so one of the two holds two), and the
+ * amortization check below is certain instead of a race between the
+ * updater and the drain thread.  10 s is a safety net.
+ */
 static int t_flush(void *ctx, const struct pgfree_range *range)
 {
 	(void)ctx;
 	(void)range;
+	if (atomic_exchange(&first_flush, false)) {
+		uint64_t want = atomic_load(&deferred_n) + 2, give_up = now_ns() + 10000000000u;
+
+		while (atomic_load(&deferred_n) < want && !atomic_load(&starved) &&
+		       !atomic_load(&stop) && now_ns() < give_up)
+			sched_yield();
+	}
 	return 0;
 }
 
@@ -188,8 +206,10 @@ static struct desc *get_desc(void)
 	while (!private_pool) {
 		/* Acquire: see t_release()'s state change and poison. */
 		private_pool = pgfree_llist_del_all(&pool);
-		if (!private_pool)
+		if (!private_pool) {
+			atomic_store(&starved, true);
 			sched_yield();	/* all in flight: wait for a grace period */
+		}
 	}
 	n = private_pool;
 	private_pool = n->next;
@@ -250,6 +270,7 @@ int main(int argc, char **argv)
 		err = pgfree_defer(dom, &old->node);
 		CHECK(err == 0, "defer: %d", err);
 		replaced++;
+		atomic_fetch_add(&deferred_n, 1);
 		if (!real_sync && atomic_load_explicit(&violations, memory_order_relaxed))
 			break;
 	}

@@ -18,8 +18,10 @@
  * itself, taking turns with the drain thread on drain_lock, until its list
  * is below its share; a drain takes everything queued, and every list's
  * count falls when its nodes are released.  A failing flush is retried with
- * back-off (nothing is released unflushed); a flush that gives up hands
- * the batch to ->give_back(), which lowers the count as a release does.
+ * back-off (nothing is released unflushed), whatever it returned:
+ * PGFREE_FLUSH_GIVE_UP on a domain without ->give_back() is a failure like
+ * any other.  With ->give_back(), a flush that gives up hands the batch
+ * there, which lowers the count as a release does.
  */
 #include <errno.h>
 #include <sched.h>
@@ -71,6 +73,7 @@ int pgfree_bound_wait(struct pgfree_domain *dom, struct pgfree_slot *slot)
 	pgfree_gather_wake(dom);
 
 	for (;;) {
+		bool kept;
 		long r;
 
 		/* Relaxed: as in pgfree_defer(). */
@@ -84,10 +87,17 @@ int pgfree_bound_wait(struct pgfree_domain *dom, struct pgfree_slot *slot)
 		}
 		pgfree_debug_yield();
 		r = __pgfree_drain(dom);
+		kept = dom->carry.first != NULL;
 		pthread_mutex_unlock(&dom->drain_lock);
 
-		if (r < 0 && r != PGFREE_FLUSH_GIVE_UP)
-			pgfree_backoff(&pause);		/* the flush failed */
+		/*
+		 * The flush failed and kept its batch (any error, and
+		 * PGFREE_FLUSH_GIVE_UP without ->give_back): back off as the
+		 * drain thread does.  A batch given back lowered the counts:
+		 * look again at once.
+		 */
+		if (kept)
+			pgfree_backoff(&pause);
 		else if (r == 0)
 			/* Counted nodes not linked yet (a producer between its
 			 * add and its CAS): let it run. */

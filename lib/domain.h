@@ -143,6 +143,13 @@ struct pgfree_domain {
 	/* Requests to the drain thread (barrier, destroy). */
 	_Atomic bool kick pgfree_cacheline_aligned;	/* drain now, skip the delay */
 	_Atomic bool stop;				/* drain all, then exit */
+	/*
+	 * A failed flush left its batch in carry (drain.c, __keep()): work for
+	 * the drain thread, which retries it with back-off.  Written under
+	 * drain_lock; read by the drain thread without it (a hint: the batch
+	 * itself is read under the lock).
+	 */
+	_Atomic bool kept;
 
 	/* The consumer's side, all under drain_lock. */
 	pthread_mutex_t drain_lock pgfree_cacheline_aligned;

@@ -7,9 +7,11 @@
  * Correctness argument
  * ====================
  *
- * Notation: D(n) is the pgfree_defer() that queued node n; X(n) the step
- * that detached n (an exchange on a list head, or a splice under a lock);
- * F a call of ->flush(); R(n) the ->release() that received n.
+ * Notation: D(n) is the pgfree_defer() that queued node n, and L(n) the
+ * step inside it that linked n (a release CAS on a list head, or an add
+ * under a lock); X(n) the step that detached n (an exchange on a list
+ * head, or a splice under a lock); F a call of ->flush(); R(n) the
+ * ->release() that received n.
  *
  * 1. Only a drain detaches or releases, and drains are serialized.
  *    Every path that runs __take, ->flush() or ->release() is a function
@@ -18,10 +20,10 @@
  *    destroy all call it under the lock.  So at any time one thread owns the
  *    consumer side (the "single writer"), and dom->carry needs no atomics.
  *
- * 2. D(n) happens-before X(n).
- *    Lock-less designs: D(n) ends with a release CAS on a list head that
- *    makes n reachable; X(n) is an acquire exchange on the same head that
- *    returns a chain containing n, so it reads a value at or after D's CAS
+ * 2. L(n) happens-before X(n).
+ *    Lock-less designs: L(n) is a release CAS on a list head that makes n
+ *    reachable; X(n) is an acquire exchange on the same head that returns
+ *    a chain containing n, so it reads a value at or after D's CAS
  *    in the head's modification order.  Every later modification of a head
  *    is a read-modify-write (CAS or exchange), so they all belong to the
  *    release sequence headed by D's CAS, and the exchange synchronizes with
@@ -39,9 +41,12 @@
  *    nothing is appended between the flush and the release.  If the flush fails, the
  *    nodes stay in dom->carry; the next drain (later, under the same lock)
  *    flushes again before it releases them, and that flush also begins after
- *    X(n).  With 2: D(n) -> X(n) -> F begins -> F returns 0 -> R(n).  This
+ *    X(n).  With 2: L(n) -> X(n) -> F begins -> F returns 0 -> R(n).  This
  *    is the invariant: no descriptor is released before a flush that began
- *    after it was deferred has returned successfully.
+ *    after it was queued (L(n), inside pgfree_defer()) has returned
+ *    successfully.  Nothing orders R(n) before or after the end of D(n):
+ *    what D(n) does after L(n) (its wake-up) may run after R(n), so the
+ *    caller must not touch n once it called pgfree_defer() (pgfree.h).
  *
  * 4. Exactly once.  An exchange (or splice) removes a whole chain from its
  *    head atomically, so each node is detached by exactly one X.  After X
@@ -49,7 +54,19 @@
  *    ->release() once and then emptied.  Nothing is lost: a node stays in
  *    its list until some X takes it, and the drain thread (or destroy, which
  *    drains until every list is empty and dom->carry is too) eventually
- *    takes it, provided the drain thread is woken (5).
+ *    takes it, provided the drain thread is woken (5).  A batch kept in
+ *    dom->carry by a failed flush (any error, and PGFREE_FLUSH_GIVE_UP
+ *    without ->give_back) is not lost either, whichever drain failed: that
+ *    drain sets dom->kept under drain_lock (__keep()) and wakes the drain
+ *    thread (5); the drain thread counts kept as work, so it does not park
+ *    while kept is set, and retries the batch after each back-off pause
+ *    until a flush succeeds (or gives it back), which clears kept.  Without
+ *    a drain thread, barriers, destroy and pgfree_defer_wait() loop with
+ *    the same back-off until the batch is gone; pgfree_drain() returns the
+ *    error and the caller drains again.  So every kept batch is eventually
+ *    released or given back, provided ->flush() eventually succeeds or
+ *    gives up with a ->give_back (model/pgfree.pml checks this liveness,
+ *    with a mutant of the old drain thread that ignored carry).
  *
  * 5. No lost wake-up.  The drain thread sleeps only in pgfree_park(), after
  *    storing parked = 1, a seq_cst fence, and finding every list empty (and
@@ -63,8 +80,10 @@
  *    non-empty does not wake anyone: the node that made the list non-empty
  *    came from a producer that did the check, and the list stays non-empty
  *    until a drain detaches it, after which the drain thread re-checks every
- *    list before it parks.  Requests (barrier's kick, destroy's stop) use
- *    the same pairing: store the request, fence, read parked.
+ *    list before it parks.  Requests (barrier's kick, destroy's stop) and a
+ *    kept batch (dom->kept) use the same pairing: store the request or kept,
+ *    fence, read parked; pgfree_park() reads kick, stop and kept after its
+ *    fence.
  *
  * 6. Barrier.  pgfree_barrier() reads gen_started under gen_lock and waits
  *    for gen_done >= gen_started + 1, i.e. for a drain that began after the
@@ -205,10 +224,34 @@ static uint64_t __give_back(struct pgfree_domain *dom)
 	uint64_t n = dom->carry.count;
 
 	batch_reset(&dom->carry);
+	/* Relaxed: see __keep(). */
+	atomic_store_explicit(&dom->kept, false, memory_order_relaxed);
 	pgfree_debug_chain_unqueue(batch);
 	dom->cfg.ops.give_back(dom->cfg.ctx, batch);
 	dom->given_back += n;
 	return n;
+}
+
+/*
+ * ->flush() failed (any error, PGFREE_FLUSH_GIVE_UP without ->give_back()
+ * included): the batch stays in dom->carry.  Whichever drain failed (the
+ * drain thread, pgfree_drain(), a barrier, destroy, pgfree_defer_wait()),
+ * the kept batch is now work for the drain thread, which retries it with
+ * back-off (correctness argument, steps 4 and 5): the same Dekker pair as
+ * a producer's, with kept for the work.  Without a drain thread the caller
+ * retries (pgfree_drain() again; barrier, destroy and pgfree_defer_wait()
+ * loop with back-off).
+ */
+static void __keep(struct pgfree_domain *dom)
+{
+	/*
+	 * Relaxed: pgfree_wake_if_parked() fences it before reading parked,
+	 * and the drain thread fences before it reads it (pgfree_park()); the
+	 * batch itself is read under drain_lock.
+	 */
+	atomic_store_explicit(&dom->kept, true, memory_order_relaxed);
+	if (dom->has_thread)
+		pgfree_wake_if_parked(dom);
 }
 
 /**
@@ -216,7 +259,8 @@ static uint64_t __give_back(struct pgfree_domain *dom)
  * @dom: the domain; the caller holds drain_lock
  *
  * Return: descriptors released (0 if none was queued), or the negative
- * error of ->flush(), in which case the batch stays in dom->carry.
+ * error of ->flush(): PGFREE_FLUSH_GIVE_UP with dom->carry given back (a
+ * domain with ->give_back), or else with the batch kept in dom->carry.
  */
 long __pgfree_drain(struct pgfree_domain *dom)
 {
@@ -264,6 +308,7 @@ long __pgfree_drain(struct pgfree_domain *dom)
 			return PGFREE_FLUSH_GIVE_UP;
 		}
 		pgfree_cb_exit(&frame);
+		__keep(dom);
 		/* A callback that broke the contract with a positive value still failed. */
 		return err < 0 ? err : -EIO;
 	}
@@ -272,6 +317,8 @@ long __pgfree_drain(struct pgfree_domain *dom)
 	batch = carry->first;
 	n = carry->count;
 	batch_reset(carry);
+	/* Relaxed: see __keep(). */
+	atomic_store_explicit(&dom->kept, false, memory_order_relaxed);
 	/* Before ->release(), which may defer the same nodes again. */
 	pgfree_debug_chain_unqueue(batch);
 	dom->dops->__release(dom, batch);
@@ -300,17 +347,17 @@ int pgfree_drain_until_empty(struct pgfree_domain *dom)
 	uint64_t pause = 0;
 
 	for (;;) {
-		long r;
-		bool idle;
+		bool idle, kept;
 
 		pthread_mutex_lock(&dom->drain_lock);
-		r = __pgfree_drain(dom);
-		idle = !dom->carry.first && !dom->dops->has_work(dom);
+		__pgfree_drain(dom);
+		kept = dom->carry.first != NULL;
+		idle = !kept && !dom->dops->has_work(dom);
 		pthread_mutex_unlock(&dom->drain_lock);
 
 		if (idle)
 			return 0;
-		if (r < 0 && dom->carry.first)
+		if (kept)
 			pgfree_backoff(&pause);
 		else
 			pause = 0;
@@ -324,15 +371,10 @@ long pgfree_drain(struct pgfree_domain *dom)
 	if (r)
 		return r;
 
+	/* A batch kept by a failed flush: __keep() woke the drain thread to retry it. */
 	pthread_mutex_lock(&dom->drain_lock);
 	r = __pgfree_drain(dom);
 	pthread_mutex_unlock(&dom->drain_lock);
-
-	/* A failed batch is kept; let the drain thread retry it with back-off. */
-	if (r < 0 && r != PGFREE_FLUSH_GIVE_UP && dom->has_thread) {
-		atomic_store_explicit(&dom->kick, true, memory_order_relaxed);
-		pgfree_wake_if_parked(dom);
-	}
 	return r;
 }
 
@@ -463,8 +505,15 @@ static void gather(struct pgfree_domain *dom, uint64_t opened)
 		struct pgfree_cb_frame frame;
 		uint64_t queued, left;
 
+		/*
+		 * Relaxed: hints to stop gathering early.  A caller's drain
+		 * whose flush kept its batch sets kept and wakes this thread;
+		 * leaving here lets the loop retry it after its back-off
+		 * instead of after the rest of the delay.
+		 */
 		if (atomic_load_explicit(&dom->kick, memory_order_relaxed) ||
-		    atomic_load_explicit(&dom->stop, memory_order_relaxed))
+		    atomic_load_explicit(&dom->stop, memory_order_relaxed) ||
+		    atomic_load_explicit(&dom->kept, memory_order_relaxed))
 			return;
 
 		pthread_mutex_lock(&dom->drain_lock);
@@ -490,8 +539,9 @@ static void gather(struct pgfree_domain *dom, uint64_t opened)
  * pgfree_drain_thread() - the domain's drain thread
  * @arg: the domain
  *
- * Sleeps until woken, optionally gathers, drains; retries a failed flush
- * with back-off; on stop, drains until nothing is left and exits.
+ * Sleeps until woken, optionally gathers, drains; retries a batch kept by
+ * a failed flush (its own or any other drain's) with back-off; on stop,
+ * drains until nothing is left and exits.
  *
  * Return: NULL.
  */
@@ -499,36 +549,36 @@ void *pgfree_drain_thread(void *arg)
 {
 	struct pgfree_domain *dom = arg;
 	uint64_t pause = 0, opened = 0;	/* when the batch opened; 0: at the wake-up */
-	bool retry = false;
 
 	for (;;) {
-		/* Relaxed: both are re-read after the fence in pgfree_park(). */
+		/* Relaxed: all three are re-read after the fence in pgfree_park(). */
 		bool stop = atomic_load_explicit(&dom->stop, memory_order_relaxed);
 		bool kick = atomic_exchange_explicit(&dom->kick, false, memory_order_relaxed);
+		bool kept = atomic_load_explicit(&dom->kept, memory_order_relaxed);
 		bool idle;
-		long r;
 
-		if (!stop && !kick && !retry && !dom->dops->has_work(dom)) {
+		if (!stop && !kick && !kept && !dom->dops->has_work(dom)) {
 			pgfree_park(dom);
 			opened = 0;
 			continue;
 		}
-		if (!stop && !kick && !retry && dom->cfg.batch_delay_us)
-			gather(dom, opened ? opened : pgfree_now_ns());
+		if (kept) {
+			/* A batch kept by a failed flush, whoever's: retry after a pause. */
+			pgfree_backoff(&pause);
+		} else {
+			pause = 0;	/* some drain succeeded since: start again at 1 ms */
+			if (!stop && !kick && dom->cfg.batch_delay_us)
+				gather(dom, opened ? opened : pgfree_now_ns());
+		}
 
 		/* The next batch opens at this drain's detach (batch.c). */
 		opened = pgfree_now_ns();
 		pthread_mutex_lock(&dom->drain_lock);
-		r = __pgfree_drain(dom);
-		idle = r >= 0 && !dom->dops->has_work(dom);
+		__pgfree_drain(dom);
+		kept = dom->carry.first != NULL;
+		idle = !kept && !dom->dops->has_work(dom);
 		pthread_mutex_unlock(&dom->drain_lock);
 
-		retry = r < 0;
-		if (retry) {
-			pgfree_backoff(&pause);
-			continue;
-		}
-		pause = 0;
 		if (stop && idle)
 			return NULL;
 	}

@@ -48,8 +48,9 @@ void pgfree_wake(struct pgfree_domain *dom)
  * pgfree_park() - sleep until there is work or a request
  * @dom: the domain
  *
- * Drain thread only.  Returns when work may be queued, a request (kick or
- * stop) is pending, or spuriously: the caller re-checks.
+ * Drain thread only.  Returns when work may be queued, a batch is kept
+ * after a failed flush, a request (kick or stop) is pending, or
+ * spuriously: the caller re-checks.
  */
 void pgfree_park(struct pgfree_domain *dom)
 {
@@ -60,7 +61,13 @@ void pgfree_park(struct pgfree_domain *dom)
 	pgfree_full_fence();
 	pgfree_debug_yield();
 
+	/*
+	 * Relaxed loads: the fence above orders them after parked = 1, and
+	 * each writer (producer, __keep(), a request) fences before it reads
+	 * parked.
+	 */
 	if (!dom->dops->has_work(dom) &&
+	    !atomic_load_explicit(&dom->kept, memory_order_relaxed) &&
 	    !atomic_load_explicit(&dom->kick, memory_order_relaxed) &&
 	    !atomic_load_explicit(&dom->stop, memory_order_relaxed))
 		futex_wait(&dom->parked, 1, NULL);

@@ -9,7 +9,7 @@
  * form a Dekker pair:
  *
  *   producer                          drain thread
- *   W(work)   [the add / pending bit]  W(parked = 1)
+ *   W(work)   [add / pending / kept]   W(parked = 1)
  *   fence(seq_cst)                     fence(seq_cst)
  *   R(parked)                          R(work)   [has_work()]
  *

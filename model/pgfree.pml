@@ -18,6 +18,13 @@
  *
  * A barrier (pgfree_barrier, lib/drain.c) runs beside them.
  *
+ * With -DWITH_CALLER a caller's pgfree_drain() runs beside them too, and
+ * its flush may be the one that fails: -EIO, or PGFREE_FLUSH_GIVE_UP on a
+ * domain without ->give_back, which is the same path (the batch is kept in
+ * carry).  Any drain whose flush fails sets kept and wakes the drain thread
+ * (lib/drain.c __keep(): store kept, fence, read parked); the drain thread
+ * counts kept as work, in its loop and in pgfree_park() after the fence.
+ *
  * Checked (make -C model check):
  *  - safety, by assertions on every release: the descriptor was deferred,
  *    not yet released (exactly once), and a flush that BEGAN after its defer
@@ -26,6 +33,9 @@
  *    whose defer returned before the barrier began has been released;
  *  - no lost wake-up, by an LTL property under weak fairness: once every
  *    producer is ndone, eventually every descriptor is released;
+ *  - every kept batch is eventually released (-DWITH_CALLER, LTL
+ *    kept_released under weak fairness, besides no_lost_wakeup): a batch
+ *    kept by a failed flush, whichever drain ran it, does not stay kept;
  *  - the barrier never waits forever: in the -DWITH_BARRIER safety run, a
  *    barrier still waiting when nothing else can move is an invalid end
  *    state.
@@ -58,6 +68,7 @@ byte carry;			/* detached, not yet released (dom->carry) */
 bit dl;				/* dom->drain_lock */
 byte gen_started, gen_done;	/* drains begun; last drain that ended with carry empty */
 bit kick;			/* dom->kick: a barrier's "drain now" */
+bit kept;			/* dom->kept: a failed flush left carry non-empty */
 bool returned[NP];		/* pgfree_defer() of descriptor i has returned */
 bool barrier_returned;
 byte nfail;			/* flush failures so far */
@@ -120,7 +131,11 @@ proctype producer(byte i)
 	atomic { returned[i] = 1; ndone++; s = 0; was_empty = 0; seen_parked = 0 }
 }
 
-/* __pgfree_drain(): __take (exchange each non-empty list), flush once, release. */
+/*
+ * __pgfree_drain(): __take (exchange each non-empty list), flush once,
+ * release.  The caller declares bit dfailed: set when the flush failed and
+ * the batch was kept.
+ */
 inline drain_once()
 {
 	byte k, taken, gen;
@@ -169,7 +184,16 @@ inline drain_once()
 			od
 		};
 		if
-		:: nfail < MAXFAIL -> nfail++; goto fail	/* flush failed: carry kept */
+		:: nfail < MAXFAIL ->		/* flush failed: carry kept (__keep()) */
+			atomic { nfail++; dfailed = 1; kept = 1 };
+#ifndef MUTANT_KEPT_IGNORED
+			/* pgfree_wake_if_parked(): after the fence, read parked */
+			if
+			:: parked -> atomic { parked = 0; wake_token = 1 }
+			:: else -> skip
+			fi;
+#endif
+			goto fail
 		:: true ->				/* flush returned 0 */
 			atomic {
 				k = 0;
@@ -201,7 +225,8 @@ release:
 				k++
 			:: else -> break
 			od;
-			carry = 0
+			carry = 0;
+			kept = 0
 		}
 	:: else -> skip
 	fi;
@@ -211,15 +236,30 @@ fail:
 }
 
 /*
- * pgfree_drain_thread(): if no list has work (and nothing is kept), park:
- * parked = 1, a seq_cst fence, re-check every list, futex_wait(parked, 1).
+ * pgfree_drain_thread(): if no list has work and nothing is kept, park:
+ * parked = 1, a seq_cst fence, re-check every list and kept,
+ * futex_wait(parked, 1).  A kept batch is retried (after a back-off pause,
+ * which is only time here).
+ *
+ * MUTANT_KEPT_IGNORED is the code before the fix: the thread retried only
+ * the batches its own flush had failed (a local flag), neither its loop
+ * nor pgfree_park() looked at kept, and a failing pgfree_drain() woke
+ * nobody for PGFREE_FLUSH_GIVE_UP.
  */
+#ifdef MUTANT_KEPT_IGNORED
+#define HAS_KEPT retry
+#else
+#define HAS_KEPT kept
+#endif
 active proctype drain()
 {
+	bit dfailed, retry;
+
 	do
-	:: (slot[0] != 0 || slot[1] != 0 || carry != 0 || kick) ->
+	:: (slot[0] != 0 || slot[1] != 0 || HAS_KEPT || kick) ->
 		kick = 0;			/* atomic_exchange(&dom->kick, false) */
-		drain_once()
+		drain_once();
+		atomic { retry = dfailed; dfailed = 0 }
 	:: else ->
 		/* pgfree_park() */
 		dbuf_full = 1;				/* parked = 1 (relaxed) */
@@ -227,7 +267,7 @@ active proctype drain()
 		dflush();				/* pgfree_full_fence() */
 #endif
 		if
-		:: (slot[0] != 0 || slot[1] != 0 || kick) -> skip	/* has_work() or a request */
+		:: (slot[0] != 0 || slot[1] != 0 || HAS_KEPT || kick) -> skip	/* work, kept, a request */
 		:: else ->
 			dflush();	/* the futex syscall is a full barrier */
 			atomic {
@@ -287,6 +327,20 @@ active proctype barrier()
 }
 #endif
 
+/*
+ * pgfree_drain() by a caller (or any other drain in a caller's thread:
+ * barrier, destroy, pgfree_defer_wait()), once, at any moment.
+ */
+#ifdef WITH_CALLER
+active proctype caller()
+{
+	bit dfailed;
+
+	drain_once();
+	dfailed = 0
+}
+#endif
+
 /* The store buffer drains on its own at any time (the hardware's choice). */
 active proctype memory()
 {
@@ -316,4 +370,5 @@ init
  */
 #ifndef WITH_BARRIER
 ltl no_lost_wakeup { [] ((ndone == NP) -> <> (released == NP)) }
+ltl kept_released { [] (kept -> <> !kept) }
 #endif

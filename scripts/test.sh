@@ -11,6 +11,11 @@
 #            between protocol steps (PGFREE_DEBUG_YIELD)
 #
 # Usage: scripts/test.sh [normal] [asan] [tsan]     (default: all three)
+#        scripts/test.sh --loaded[=N] [builds...]
+#
+# --loaded[=N] runs the whole thing N times (default 5) while busy loops
+# keep every CPU busy, and reports how many runs passed (scripts/loaded.sh):
+# the check that no test depends on how fast a thread runs.
 #
 # Each configuration builds out of source in build/test-<name> (kept and
 # reused by the next run), then runs ctest.  The script goes on after a
@@ -39,9 +44,12 @@ usage() {
 }
 
 builds=()
+loaded=
 for arg in "$@"; do
 	case "$arg" in
 	normal | asan | tsan) builds+=("$arg") ;;
+	--loaded) loaded=5 ;;
+	--loaded=*) loaded=${arg#--loaded=} ;;
 	-h | --help) usage ;;
 	*)
 		echo "test.sh: unknown build '$arg'" >&2
@@ -50,6 +58,9 @@ for arg in "$@"; do
 	esac
 done
 [ ${#builds[@]} -gt 0 ] || builds=("${all_builds[@]}")
+if [ -n "$loaded" ]; then
+	exec scripts/loaded.sh "$loaded" "${builds[@]}"
+fi
 
 scripts/deps.sh test
 

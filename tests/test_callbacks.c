@@ -320,7 +320,8 @@ static void nested_pairs(int cross)
 		for_each_design(design_b) {
 			struct nested *n = calloc(1, sizeof(*n));
 			pthread_t tid;
-			double deadline = test_now() + 5;
+			/* A deadlock never returns: 10 s is a safety net, not a speed. */
+			double deadline = test_now() + 10;
 
 			cr_assert(n != NULL);
 			n->design_a = design_a;
@@ -332,7 +333,7 @@ static void nested_pairs(int cross)
 				test_sleep_us(1000);
 			/* On a deadlock, the thread and @n are left behind on purpose. */
 			cr_assert(atomic_load_explicit(&n->done, memory_order_acquire),
-				  "A %s, B %s: %s did not return in 5 s (deadlock)",
+				  "A %s, B %s: %s did not return in 10 s (deadlock)",
 				  pgfree_design_name(design_a), pgfree_design_name(design_b),
 				  cross ? "a defer into A from B's release nested in A's" :
 					  "a re-defer into A after A's release drained B");

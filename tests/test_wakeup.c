@@ -27,7 +27,8 @@
 
 #define NR_WORKERS 4
 #define MAX_BURST 3
-#define ROUND_TIMEOUT_S 5.0
+/* A safety net, not a speed: a lost wake-up never releases at all. */
+#define ROUND_TIMEOUT_S 10.0
 #define CHASER 1		/* the worker that chases worker 0's release */
 #define MAX_CHASES 8		/* descriptors the chaser defers one by one */
 #define MAX_CHASE_SPINS 1500	/* loop iterations, about a nanosecond each */
@@ -269,37 +270,50 @@ Test(wakeup, other_designs_no_lost_wakeup, .timeout = 240)
 
 /*
  * A 1 s batching delay with batch_max = 8: eight descriptors end the wait
- * early.  (One alone would wait up to the full delay.)
+ * early.  (One alone would wait up to the full delay.)  A release seen
+ * less than 1 s after the first defer proves it (the delay began after
+ * that defer); a slower one proves nothing, as the machine may have
+ * stalled, and is tried again, up to 5 times: a delay that is not cut
+ * short fails all five.
  */
-Test(wakeup, batch_max_cuts_delay_short, .timeout = 60)
+Test(wakeup, batch_max_cuts_delay_short, .timeout = 120)
 {
 	struct tracker t;
 	struct tdesc d[8];
 	char msg[512];
 
 	for_each_design(design) {
-		struct pgfree_config cfg;
-		struct pgfree_domain *dom;
-		double t0, dt;
+		double dt = -1;
 
-		tracker_init(&t);
-		tdesc_init(d, 8, 0);
-		cfg = tracker_config(&t, design, 0);
-		cfg.batch_delay_us = PGFREE_MAX_BATCH_DELAY_US;
-		cfg.batch_max = 8;
-		cr_assert_eq(tracker_create(&t, &cfg, &dom), 0);
-		t0 = test_now();
-		for (int i = 0; i < 8; i++)
-			cr_assert_eq(tracker_defer(&t, dom, &d[i]), 0);
-		while (atomic_load(&t.released) < 8 && test_now() - t0 < 5)
-			test_sleep_us(100);
-		dt = test_now() - t0;
-		cr_assert_eq(atomic_load(&t.released), 8, "%s: not released in 5 s",
-			     pgfree_design_name(design));
-		cr_assert_lt(dt, 0.5, "%s: batch_max reached, yet released after %.3f s of a 1 s "
-			     "delay", pgfree_design_name(design), dt);
-		cr_assert_eq(tracker_verify(&t, d, 8, msg, sizeof(msg)), 0, "%s", msg);
-		cr_assert_eq(pgfree_domain_destroy(dom), 0);
+		for (int attempt = 0; attempt < 5; attempt++) {
+			struct pgfree_config cfg;
+			struct pgfree_domain *dom;
+			double t0;
+
+			tracker_init(&t);
+			tdesc_init(d, 8, 0);
+			cfg = tracker_config(&t, design, 0);
+			cfg.batch_delay_us = PGFREE_MAX_BATCH_DELAY_US;
+			cfg.batch_max = 8;
+			cr_assert_eq(tracker_create(&t, &cfg, &dom), 0);
+			t0 = test_now();
+			for (int i = 0; i < 8; i++)
+				cr_assert_eq(tracker_defer(&t, dom, &d[i]), 0);
+			while (atomic_load(&t.released) < 8 && test_now() - t0 < ROUND_TIMEOUT_S)
+				test_sleep_us(100);
+			dt = test_now() - t0;
+			cr_assert_eq(atomic_load(&t.released), 8, "%s: not released in %.0f s",
+				     pgfree_design_name(design), ROUND_TIMEOUT_S);
+			cr_assert_eq(tracker_verify(&t, d, 8, msg, sizeof(msg)), 0, "%s", msg);
+			cr_assert_eq(pgfree_domain_destroy(dom), 0);
+			if (dt < PGFREE_MAX_BATCH_DELAY_US / 1e6)
+				break;
+			cr_log_info("%s: released after %.3f s, no sooner than the delay could end: "
+				    "trying again", pgfree_design_name(design), dt);
+		}
+		cr_assert_lt(dt, PGFREE_MAX_BATCH_DELAY_US / 1e6,
+			     "%s: batch_max reached, yet never released before a 1 s delay could "
+			     "end (5 tries, last %.3f s)", pgfree_design_name(design), dt);
 	}
 }
 

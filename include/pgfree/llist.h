@@ -45,6 +45,13 @@
  * first.  The iterators do not remove entries: use them on a list detached
  * with del_all (or under exclusion).
  *
+ * Ownership: once added, a node belongs to the list and to whoever takes
+ * it; the adder must not touch it again (a consumer may take, reuse or
+ * free it before the add even returns).  In pgfree this is the rule for
+ * pgfree_defer(): the node may already be flushed and released by the
+ * drain thread while the call is still returning, so the caller must not
+ * read or write the node, or the object around it, after handing it over.
+ *
  * The head is an atomic object; nodes are plain pointers (they are written
  * before they are published and read after they are taken).  In C++ the
  * head uses std::atomic, which has the layout of C11's _Atomic on GCC and

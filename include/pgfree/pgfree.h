@@ -13,9 +13,17 @@
  * when it has returned 0 hands the batch to the user's release callback.
  *
  * The guarantee (the one invariant): a descriptor is passed to ->release()
- * only after a call of ->flush() that began after the descriptor's
- * pgfree_defer() returned has itself returned 0.  Nothing deferred is lost,
- * released twice, or released unflushed.
+ * only after a call of ->flush() that began after the descriptor was queued
+ * (inside pgfree_defer()) has itself returned 0.  Nothing deferred is lost,
+ * released twice, or released unflushed; a batch whose flush failed is
+ * retried with back-off, or handed to ->give_back(), whichever drain saw
+ * the failure.
+ *
+ * Hand a node to pgfree_defer() only when you are done with it: from the
+ * moment it is queued, the drain may flush and release it, and ->release()
+ * can run (in the drain thread) before pgfree_defer() has even returned.
+ * After a successful pgfree_defer() the caller must not touch the node or
+ * the object that embeds it again; it may already be freed.
  *
  * The default design (PGFREE_DESIGN_PERCPU) keeps one lock-less list
  * (<pgfree/llist.h>) per CPU, each on its own cache line; producers never
@@ -94,10 +102,15 @@ struct pgfree_range {
  *	any of them is released; never concurrently with itself or with
  *	->release() of the same domain.  Returns 0 or a negative errno: on
  *	failure nothing of the batch is released; the batch is kept and the
- *	next drain flushes it again (with whatever was queued since); the
- *	drain thread retries it with a growing pause (1 ms doubling to
- *	100 ms).  PGFREE_FLUSH_GIVE_UP hands the batch to ->give_back().
- *	Required.
+ *	next drain flushes it again (with whatever was queued since).
+ *	Whichever drain failed (the drain thread, pgfree_drain(), a barrier,
+ *	destroy, pgfree_defer_wait()), the drain thread, when the domain has
+ *	one, retries the kept batch on its own after a growing pause (1 ms
+ *	doubling to 100 ms); barriers, destroy and pgfree_defer_wait() retry
+ *	with the same pause while they wait; without a drain thread, nothing
+ *	else retries it until the caller drains again.  PGFREE_FLUSH_GIVE_UP
+ *	hands the batch to ->give_back() when there is one; without it, it
+ *	is a failure like any other (kept and retried).  Required.
  * @release: free the batch: a NULL-terminated chain of nodes linked through
  *	->next, oldest first within each CPU's list.  Walk it with
  *	pgfree_llist_for_each_entry_safe(); each node is the user's own, so
@@ -112,7 +125,8 @@ struct pgfree_range {
  *	batch it was flushing (a chain as for ->release(), of descriptors that
  *	were NOT flushed) is handed here instead of to ->release(): the
  *	descriptors are the caller's again, never freed by pgfree.  Without
- *	->give_back, PGFREE_FLUSH_GIVE_UP is an ordinary failure (retried).
+ *	->give_back, PGFREE_FLUSH_GIVE_UP is an ordinary failure: the batch
+ *	is kept and retried with back-off, as after any other error.
  */
 struct pgfree_ops {
 	int (*flush)(void *ctx, const struct pgfree_range *range);
@@ -123,8 +137,11 @@ struct pgfree_ops {
 };
 
 /*
- * What ->flush() returns to give up on its batch: the batch goes to
- * ->give_back() and pgfree stops retrying it (pgfree_drain() returns it).
+ * What ->flush() returns to give up on its batch.  With ->give_back, the
+ * batch goes there and pgfree stops retrying it (pgfree_drain() returns
+ * PGFREE_FLUSH_GIVE_UP, barriers -ECANCELED).  Without ->give_back it is
+ * an ordinary failure: the batch is kept and retried with back-off
+ * (pgfree_drain() returns it as it returns any flush error).
  */
 #define PGFREE_FLUSH_GIVE_UP (-ECANCELED)
 
@@ -290,6 +307,10 @@ PGFREE_API int pgfree_domain_create(const struct pgfree_config *cfg,
  * Barriers: release semantics for @node: everything the caller wrote before
  * the call (the unlinking of the table from the page tables included)
  * happens-before the ->flush() that covers @node and the ->release() of it.
+ * That flush began after @node was queued, inside this call; it and
+ * ->release() may run, in the drain thread, before this call returns.  So
+ * the caller must not touch @node (or its object) after the call succeeded:
+ * it may already be released.
  *
  * The V5 and V3 designs take their global spinlock here (that is their
  * point); the V3 design called from inside its own ->release() queues
@@ -325,7 +346,9 @@ PGFREE_API int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node 
  * the backlog never exceeds backlog_max (rounded up to a multiple of the
  * number of lists), however fast they produce.  pgfree_defer() calls on
  * the same domain are counted too, never wait, and may go over the mark.
- * A failing ->flush() is retried with back-off as by pgfree_barrier().
+ * A failing ->flush() is retried with back-off as by pgfree_barrier(),
+ * whatever it returned (PGFREE_FLUSH_GIVE_UP without ->give_back included);
+ * with ->give_back, a batch given up lowers the backlog as a release does.
  * Context: may sleep and may run ->flush() and ->release() in the caller
  * (do not hold locks those callbacks take).  From inside a callback of
  * @dom it queues without waiting (waiting would be for itself).
@@ -348,11 +371,17 @@ PGFREE_API int pgfree_defer_wait(struct pgfree_domain *dom, struct pgfree_llist_
  * domain with PGFREE_F_NO_THREAD makes progress.
  * Context: may sleep; not from inside this domain's callbacks.
  *
+ * A failed flush keeps its batch: the drain thread, if the domain has one,
+ * retries it on its own after the back-off (1 ms doubling to 100 ms);
+ * without one, the next pgfree_drain() (or barrier, destroy,
+ * pgfree_defer_wait()) does.
+ *
  * Return: the number of descriptors released (0 when nothing was queued);
- * the negative error ->flush() returned (the batch is kept for the next
- * drain), or PGFREE_FLUSH_GIVE_UP (-ECANCELED) when it gave the batch up
- * and the batch went to ->give_back(); -EINVAL; -ESHUTDOWN; -EDEADLK from
- * inside a callback of @dom.
+ * the negative error ->flush() returned, the batch kept; or, on a domain
+ * with ->give_back, PGFREE_FLUSH_GIVE_UP (-ECANCELED) when the flush gave
+ * the batch up and the batch went to ->give_back() (without ->give_back,
+ * PGFREE_FLUSH_GIVE_UP is returned as any flush error: the batch is kept);
+ * -EINVAL; -ESHUTDOWN; -EDEADLK from inside a callback of @dom.
  */
 PGFREE_API long pgfree_drain(struct pgfree_domain *dom);
 
@@ -365,18 +394,22 @@ PGFREE_API long pgfree_drain(struct pgfree_domain *dom);
  * batching delay) and waits for a drain that began after this call began to
  * complete; without one, drains in the caller.  A failing ->flush() is
  * retried with a growing pause (1 ms doubling to 100 ms), so the call returns
- * only once the flush succeeds.  (The drain thread retries a failed batch
- * the same way on its own, without waiting for a barrier or a new defer.)
+ * only once the flush succeeds.  (The drain thread retries a kept batch the
+ * same way on its own, whichever drain failed, without waiting for a
+ * barrier or a new defer.)
  *
  * Barriers: everything ->release() did for the covered descriptors
  * happens-before the return.
  * Context: may sleep; not from inside this domain's callbacks.
  *
- * A batch given up by ->flush() (PGFREE_FLUSH_GIVE_UP) is handed to
- * ->give_back() and counts as done: the barrier then returns -ECANCELED.
+ * On a domain with ->give_back, a batch given up by ->flush()
+ * (PGFREE_FLUSH_GIVE_UP) is handed there and counts as done: the barrier
+ * then returns -ECANCELED.  Without ->give_back, PGFREE_FLUSH_GIVE_UP is
+ * retried like any failure and the barrier waits for the flush to succeed.
  *
- * Return: 0; -ECANCELED when some descriptors were given back while it
- * waited (possibly also ones deferred after the call began); -EINVAL;
+ * Return: 0; -ECANCELED (only with ->give_back) when some descriptors were
+ * given back while it waited (possibly also ones deferred after the call
+ * began); -EINVAL;
  * -ESHUTDOWN; -EDEADLK from inside a callback of @dom.
  */
 PGFREE_API int pgfree_barrier(struct pgfree_domain *dom);

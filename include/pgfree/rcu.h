@@ -23,9 +23,9 @@
  * The order, user flush then grace period, is chosen because:
  *  - a failing user flush then costs no grace period: the batch is kept and
  *    retried by pgfree, and the retry's grace period covers it;
- *  - both steps begin after every defer of the batch returned (pgfree's
- *    guarantee for ->flush()), so the grace period begins after each
- *    descriptor was unlinked, which is all RCU needs: a reader that could
+ *  - both steps begin after every descriptor of the batch was queued
+ *    (inside its pgfree_defer(); pgfree's guarantee for ->flush()), so the
+ *    grace period begins after each descriptor was unlinked, which is all RCU needs: a reader that could
  *    have obtained a descriptor began before the unlink, so it has ended
  *    when synchronize returns, and ->release() runs after that.
  * It is wrong only if an RCU reader can itself create a secondary-TLB entry

@@ -20,8 +20,10 @@
  *
  * With --no-sync (pgfree.rcu_readers_negative) the stage is given a flavor
  * that waits for nothing: the same workload must then see a violation,
- * which proves the checks above can fail.  It stops at the first one, or
- * fails after a cap.
+ * which proves the checks above can fail: each reader then holds the
+ * descriptor it took until it is released under it, so a violation is
+ * certain once the updater replaces that slot, however slowly the threads
+ * run.  It stops at the first one, or fails after a cap.
  *
  * Released descriptors are poisoned and recycled, never freed, so that the
  * negative control reads poison instead of freed memory (which ASan would
@@ -66,6 +68,9 @@ static _Atomic uint64_t last_gp_start;		/* clock at the start of the last comple
 static _Atomic uint64_t sync_calls;
 static _Atomic uint64_t violations;
 static _Atomic bool stop;
+static _Atomic uint64_t deferred_n;		/* successful pgfree_defer() calls */
+static _Atomic bool first_flush = true;
+static _Atomic bool starved;			/* the updater ran out of descriptors */
 static bool real_sync = true;
 
 static uint64_t now_ns(void)
@@ -99,10 +104,25 @@ static void test_sync(void)
 	atomic_fetch_add_explicit(&sync_calls, 1, memory_order_relaxed);
 }
 
+/*
+ * The first flush waits (holding the drain) until the updater has deferred
+ * two more descriptors, ran out of descriptors, or stopped: the next batch
+ * then holds at least two (out of descriptors, every one of them is in
+ * this batch or the next, so one of the two holds two), and the
+ * amortization check below is certain instead of a race between the
+ * updater and the drain thread.  10 s is a safety net.
+ */
 static int t_flush(void *ctx, const struct pgfree_range *range)
 {
 	(void)ctx;
 	(void)range;
+	if (atomic_exchange(&first_flush, false)) {
+		uint64_t want = atomic_load(&deferred_n) + 2, give_up = now_ns() + 10000000000u;
+
+		while (atomic_load(&deferred_n) < want && !atomic_load(&starved) &&
+		       !atomic_load(&stop) && now_ns() < give_up)
+			sched_yield();
+	}
 	return 0;
 }
 
@@ -148,9 +168,23 @@ static void *reader(void *arg)
 			atomic_store(&announce[r], d);
 			if (atomic_load(&d->state) == D_RELEASED)
 				violation("a reader obtained a released descriptor", d);
-			until = now_ns() + (uint64_t)(rand_r(&seed) % DWELL_NS);
-			while (now_ns() < until)
-				;
+			if (real_sync) {
+				until = now_ns() + (uint64_t)(rand_r(&seed) % DWELL_NS);
+				while (now_ns() < until)
+					;
+			} else {
+				/*
+				 * The negative control holds @d until it is released
+				 * under it (or the release-side check, which sees the
+				 * announcement, has counted that): certain, whatever
+				 * the speed of the threads, where a random dwell had
+				 * to overlap a release by chance.
+				 */
+				while (atomic_load(&d->state) != D_RELEASED &&
+				       !atomic_load(&violations) &&
+				       !atomic_load_explicit(&stop, memory_order_relaxed))
+					sched_yield();
+			}
 			if (atomic_load(&d->state) == D_RELEASED)
 				violation("released under a reader", d);
 			atomic_store(&announce[r], NULL);
@@ -172,8 +206,10 @@ static struct desc *get_desc(void)
 	while (!private_pool) {
 		/* Acquire: see t_release()'s state change and poison. */
 		private_pool = pgfree_llist_del_all(&pool);
-		if (!private_pool)
+		if (!private_pool) {
+			atomic_store(&starved, true);
 			sched_yield();	/* all in flight: wait for a grace period */
+		}
 	}
 	n = private_pool;
 	private_pool = n->next;
@@ -234,6 +270,7 @@ int main(int argc, char **argv)
 		err = pgfree_defer(dom, &old->node);
 		CHECK(err == 0, "defer: %d", err);
 		replaced++;
+		atomic_fetch_add(&deferred_n, 1);
 		if (!real_sync && atomic_load_explicit(&violations, memory_order_relaxed))
 			break;
 	}

@@ -6,18 +6,19 @@
  * invariant as the library runs:
  *
  *   a descriptor is passed to ->release() only after a call of ->flush()
- *   that began after the descriptor's pgfree_defer() returned has itself
- *   returned 0; nothing is lost, released twice, or released unflushed.
+ *   that began after the descriptor was queued (inside pgfree_defer()) has
+ *   itself returned 0; nothing is lost, released twice, or released
+ *   unflushed.
  *
  * How: one seq_cst logical clock.  tracker_defer() takes a stamp from it
  * immediately before pgfree_defer(); ->flush() takes one at entry and, when
  * it succeeds, publishes it as the start of the last good flush.  When
  * ->release() sees a descriptor, that last good flush must have started
  * after the descriptor's stamp.  The stamp is taken before pgfree_defer()
- * rather than after it returns, so the check is a little weaker than the
- * contract but never reports a correct library: a node in a flushed batch
- * was linked (after its stamp) before the drain detached it, which is
- * before that flush began.
+ * (it cannot be taken after it returns: ->release() may run first), so the
+ * check is a little weaker than the contract but never reports a correct
+ * library: a node in a flushed batch was linked (after its stamp) before
+ * the drain detached it, which is before that flush began.
  *
  * Each descriptor also carries a state (IDLE -> DEFERRED -> RELEASED) moved
  * with compare-and-swap, so a double release or the release of something
@@ -199,7 +200,7 @@ void tracker_stamp(struct tracker *t, struct tdesc *d);
  * @dom: the domain
  * @d: the descriptor, IDLE or RELEASED
  *
- * Return: what pgfree_defer() returned; on error @d is IDLE again.
+ * Return: pgfree_defer()'s result; on error @d is IDLE again.
  */
 int tracker_defer(struct tracker *t, struct pgfree_domain *dom, struct tdesc *d);
 

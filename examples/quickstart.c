@@ -2,7 +2,8 @@
 /*
  * quickstart: the README's usage example, built and run by the test suite.
  *
- * Three kinds of page-table page share one pgfree queue (seed 002's wish):
+ * Three kinds of page-table page share one pgfree queue (the wish in
+ * "Re: [PATCH v3 1/1] iommu/sva: Invalidate KVA range on kernel TLB flush" (Matthew Wilcox, 26 Aug 2025)):
  * a descriptor with a destructor, an order-0 page and a higher-order page.
  * The node is embedded in the user's own struct; the user tells the kinds
  * apart in ->release().  ->range_of() lets the flush cover only the union

@@ -4,8 +4,10 @@
  * paging-structure cache (PSC), table walks that detect a freed table, and
  * the flush that makes freeing a table safe.
  *
- * The bug (seed 003).  The PSC caches pointers to lower-level tables, so a
- * walk may start from a cached pointer without reading the upper levels.
+ * The bug, as Jason Gunthorpe explained it (his reply to Dave Hansen in
+ * the thread of "iommu/sva: Invalidate KVA range on kernel TLB flush",
+ * 10 Jul 2025).  The PSC caches pointers to lower-level tables, so a walk
+ * may start from a cached pointer without reading the upper levels.
  * If the kernel unlinks a table and frees it at once, a walk can still
  * start from the cached pointer and read the freed page: poison, or a new
  * owner's contents (a recycled table or a data page).

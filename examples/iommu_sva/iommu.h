@@ -2,7 +2,7 @@
 /*
  * iommu.h: the simulated IOMMU of the iommu_sva example: devices that
  * translate kernel addresses through an IOTLB (leaf translations) and a
- * paging-structure cache (pointers to lower-level tables, seed 003), and
+ * paging-structure cache (pointers to lower-level tables; see iommu.c), and
  * the flush that invalidates both and waits for walks in flight.
  */
 #ifndef IOMMU_SVA_IOMMU_H

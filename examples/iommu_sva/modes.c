@@ -2,9 +2,9 @@
 /*
  * modes.c: how the kernel thread's emptied tables are freed, per mode.
  *
- *  none:   pool_free() at once, no IOMMU flush: the bug of seed 003.  The
- *          devices' paging-structure caches keep pointers to the page, and
- *          their walks read it poisoned or reused.
+ *  none:   pool_free() at once, no IOMMU flush: the bug described in
+ *          iommu.c.  The devices' paging-structure caches keep pointers to
+ *          the page, and their walks read it poisoned or reused.
  *  v5:     v5.c, the Linux 6.19 design.
  *  pgfree: pgfree_defer(); pgfree's drain calls iommu_flush_all() once per
  *          batch, then hands the batch back here to be freed.

@@ -127,8 +127,9 @@ int pt_map(struct pt_cpu *cpu, uint64_t va, unsigned int nr_pages)
  * @nr_pages: as given to pt_map()
  *
  * Data pages go back to the pool at once: the devices never read through a
- * leaf (seed 003: a leaf kernel PTE is supervisor-only, a device's
- * user-permission walk stops at it), so only tables need the flush.  An
+ * leaf (Jason Gunthorpe's reply cited in iommu.c: a leaf kernel PTE is
+ * supervisor-only, a device's user-permission walk stops at it), so only
+ * tables need the flush.  An
  * emptied table is first unlinked from its parent, then handed to
  * ->free_table(); the parent is checked next, up to the PUD level (the
  * root is never freed).

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * v5.c: Linux 6.19's pagetable_free_kernel() and kernel_pgtable_work_func()
- * (seed 001, with the later patch's iommu_sva_invalidate_kva_range() in the
+ * ("[PATCH v5 6/8] mm: Introduce deferred freeing for kernel page tables" (Dave Hansen / Lu Baolu, 19 Sep 2025, Message-ID <20250919054007.472493-7-baolu.lu@linux.intel.com>),
+ * with the later patch's iommu_sva_invalidate_kva_range() in the
  * worker), in user space, to compare with pgfree on the same workload.
  *
  * Correct (a table is freed only after a flush that began after it was

@@ -150,10 +150,15 @@ struct pgfree_ops {
  * @PGFREE_DESIGN_PERCPU: per-CPU lock-less lists, a wake-up only on a
  *	list's empty to non-empty transition while the drain thread sleeps.
  *	The default.
- * @PGFREE_DESIGN_V5: Linux 6.19 as merged (seed 001): one global list under
+ * @PGFREE_DESIGN_V5: Linux 6.19 as merged ("[PATCH v5 6/8] mm: Introduce
+ *	deferred freeing for kernel page tables", Dave Hansen / Lu Baolu,
+ *	19 Sep 2025, Message-ID
+ *	<20250919054007.472493-7-baolu.lu@linux.intel.com>): one global list under
  *	a spinlock, list_add per free, schedule_work() on every free; the worker
  *	splices under the lock, unlocks, flushes once, frees.
- * @PGFREE_DESIGN_V3: seed 000's review target: like v5, but the worker
+ * @PGFREE_DESIGN_V3: what the v3 review objected to ("Re: [PATCH v3 1/1]
+ *	iommu/sva: Invalidate KVA range on kernel TLB flush", Ethan Zhao,
+ *	10 Aug 2025): like v5, but the worker
  *	releases the pages while still holding the global lock.
  * @PGFREE_DESIGN_GLOBAL_LLIST: one shared lock-less list: no lock, but one
  *	contended cache line for every producer.

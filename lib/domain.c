@@ -274,12 +274,32 @@ static inline int defer_check(struct pgfree_domain *dom, struct pgfree_llist_nod
 	return 0;
 }
 
+#ifdef PGFREE_RSEQ_ASM
+/* The rest of an rseq push, out of line: the fast path then saves no register. */
+static __attribute__((noinline)) void rseq_added_slow(struct pgfree_domain *dom,
+						      struct pgfree_slot *slot, bool was_empty)
+{
+	slot_added(dom, slot, was_empty, false);
+}
+#endif
+
 int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 {
 	int err = defer_check(dom, node);
 
 	if (pgfree_unlikely(err))
 		return err;
+#ifdef PGFREE_RSEQ_ASM
+	/* PERCPU with the rseq push (rseq.c): no locked instruction, no call. */
+	if (pgfree_likely(dom->rseq)) {
+		bool was_empty;
+		struct pgfree_slot *slot = pgfree_rseq_push(dom, node, &was_empty);
+
+		if (pgfree_unlikely(was_empty || dom->mark_mode != PGFREE_MARK_NONE))
+			rseq_added_slow(dom, slot, was_empty);
+		return 0;
+	}
+#endif
 	/* The lock-less designs are called directly: no indirect call on the hot path. */
 	if (pgfree_likely(dom->lockless))
 		return pgfree_lockless_defer(dom, node);

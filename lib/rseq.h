@@ -122,7 +122,7 @@ pgfree_rseq_push_slot(struct rseq *rs, uint32_t cpu, struct pgfree_slot *slot,
 	uintptr_t tmp;
 
 #if defined(__x86_64__)
-	__asm__ goto(PGFREE_RSEQ_CS_DESC
+	__asm__ __volatile__ goto(PGFREE_RSEQ_CS_DESC
 		     "leaq 3b(%%rip), %[tmp]\n\t"
 		     "movq %[tmp], 8(%[rs])\n\t"		/* P0: rs->rseq_cs */
 		     "1:\n\t"
@@ -146,7 +146,7 @@ pgfree_rseq_push_slot(struct rseq *rs, uint32_t cpu, struct pgfree_slot *slot,
 		     : "memory", "cc"
 		     : aborted, migrated);
 #else /* AArch64 */
-	__asm__ goto(PGFREE_RSEQ_CS_DESC
+	__asm__ __volatile__ goto(PGFREE_RSEQ_CS_DESC
 		     "adrp %[tmp], 3b\n\t"
 		     "add %[tmp], %[tmp], :lo12:3b\n\t"
 		     "str %[tmp], [%[rs], #8]\n\t"		/* P0: rs->rseq_cs */

@@ -19,7 +19,7 @@
 
 #define PGFREE_KNOWN_FLAGS                                                              \
 	(PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY | PGFREE_F_THREAD_FALLBACK | PGFREE_F_BOUNDED | \
-	 PGFREE_F_NO_RSEQ)
+	 PGFREE_F_NO_RSEQ | PGFREE_F_RSEQ)
 
 static const struct pgfree_design_ops *const design_ops[PGFREE_DESIGN_COUNT] = {
 	[PGFREE_DESIGN_PERCPU] = &pgfree_lockless_ops,
@@ -54,6 +54,8 @@ static int config_check(const struct pgfree_config *cfg)
 		return -EINVAL;
 	/* "No delay" and a delay at once: say which one was meant. */
 	if ((cfg->flags & PGFREE_F_NO_DELAY) && cfg->batch_delay_us)
+		return -EINVAL;
+	if ((cfg->flags & PGFREE_F_RSEQ) && (cfg->flags & PGFREE_F_NO_RSEQ))
 		return -EINVAL;
 	if (cfg->backlog_max > PGFREE_MAX_BACKLOG)
 		return -EINVAL;

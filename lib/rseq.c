@@ -87,8 +87,9 @@
  * walk needs no more: only producers change a head outside D1-D3, and they
  * only add at the top.
  *
- * When it is used (pgfree_rseq_usable()): PERCPU design, no
- * PGFREE_F_NO_RSEQ, no PGFREE_F_BOUNDED (its exact count is taken on the
+ * When it is used (pgfree_rseq_usable()): PERCPU design, PGFREE_F_RSEQ
+ * (or a library built with PGFREE_RSEQ_DEFAULT) and no PGFREE_F_NO_RSEQ,
+ * no PGFREE_F_BOUNDED (its exact count is taken on the
  * slot chosen before the push, and a restarted push may land on another
  * CPU's slot), glibc registered an rseq area (__rseq_size), the kernel has
  * MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ and the process registered for it,
@@ -176,6 +177,9 @@ bool pgfree_rseq_usable(const struct pgfree_domain *dom)
 
 	if (dom->cfg.design != PGFREE_DESIGN_PERCPU || (dom->cfg.flags & PGFREE_F_NO_RSEQ) ||
 	    dom->mark_mode == PGFREE_MARK_EXACT)
+		return false;
+	/* Asked for, or the build's default (README: why the CAS by default). */
+	if (!(dom->cfg.flags & PGFREE_F_RSEQ) && !PGFREE_RSEQ_BY_DEFAULT)
 		return false;
 	/*
 	 * glibc registered rseq for every thread (or, with the tunable off,

@@ -50,6 +50,17 @@
 #define PGFREE_RSEQ_ASM 1
 #endif
 
+/*
+ * Whether a PERCPU domain without PGFREE_F_RSEQ or PGFREE_F_NO_RSEQ gets
+ * the rseq push: the CMake option PGFREE_RSEQ_DEFAULT (OFF: the CAS push
+ * measured faster end to end on the project's machine, README).
+ */
+#ifdef PGFREE_RSEQ_DEFAULT
+#define PGFREE_RSEQ_BY_DEFAULT 1
+#else
+#define PGFREE_RSEQ_BY_DEFAULT 0
+#endif
+
 /* rseq.c: create and the drain. */
 bool pgfree_rseq_usable(const struct pgfree_domain *dom);
 void __pgfree_rseq_take(struct pgfree_domain *dom, struct pgfree_batch *batch);

@@ -15,7 +15,8 @@
  * timers on, until one was seen, and fails only if none was after 64
  * more rounds, which no working rseq does); that the domain uses the rseq
  * push wherever the library could (x86-64 or AArch64, glibc registered
- * rseq, the kernel has the membarrier command, not TSan).
+ * rseq, the kernel has the membarrier command, not TSan).  The domains ask
+ * for it with PGFREE_F_RSEQ (the default build's default is the CAS).
  *
  * Under ThreadSanitizer the library runs the CAS push (TSan cannot model an
  * abort): the test says so and checks the invariant only.
@@ -317,7 +318,7 @@ static void run_variant(const struct variant *v)
 	t->use_range = true;
 	t->fail_err = v->fail_err;
 	atomic_store(&t->fail_every, v->fail_every);
-	cfg = tracker_config(t, PGFREE_DESIGN_PERCPU, 0);
+	cfg = tracker_config(t, PGFREE_DESIGN_PERCPU, PGFREE_F_RSEQ);
 	cfg.backlog_max = v->backlog_max;
 	if (v->fail_err == PGFREE_FLUSH_GIVE_UP)
 		cfg.ops.give_back = tracker_give_back;
@@ -483,6 +484,12 @@ Test(rseq, give_back, .timeout = 200)
 }
 
 /* Which domains get the rseq push. */
+#ifdef TEST_RSEQ_DEFAULT
+#define RSEQ_DEFAULT true
+#else
+#define RSEQ_DEFAULT false
+#endif
+#define R PGFREE_F_RSEQ
 Test(rseq, chosen_at_create, .timeout = 30)
 {
 	struct tracker t;
@@ -493,15 +500,16 @@ Test(rseq, chosen_at_create, .timeout = 30)
 		bool rseq;
 		const char *what;
 	} cases[] = {
-		{ PGFREE_DESIGN_PERCPU, 0, 0, 0, true, "percpu" },
-		{ PGFREE_DESIGN_PERCPU, PGFREE_F_NO_THREAD, 0, 0, true, "percpu, no thread" },
-		{ PGFREE_DESIGN_PERCPU, 0, 64, 0, true, "percpu with a mark" },
+		{ PGFREE_DESIGN_PERCPU, 0, 0, 0, RSEQ_DEFAULT, "percpu, the build's default" },
+		{ PGFREE_DESIGN_PERCPU, R, 0, 0, true, "percpu" },
+		{ PGFREE_DESIGN_PERCPU, R | PGFREE_F_NO_THREAD, 0, 0, true, "percpu, no thread" },
+		{ PGFREE_DESIGN_PERCPU, R, 64, 0, true, "percpu with a mark" },
 		{ PGFREE_DESIGN_PERCPU, PGFREE_F_NO_RSEQ, 0, 0, false, "PGFREE_F_NO_RSEQ" },
-		{ PGFREE_DESIGN_PERCPU, PGFREE_F_BOUNDED, 64, 0, false, "PGFREE_F_BOUNDED" },
-		{ PGFREE_DESIGN_PERCPU, 0, 0, PGFREE_MAX_SLOTS, true, "many slots" },
-		{ PGFREE_DESIGN_GLOBAL_LLIST, 0, 0, 0, false, "global_llist" },
-		{ PGFREE_DESIGN_V5, 0, 0, 0, false, "v5" },
-		{ PGFREE_DESIGN_V3, 0, 0, 0, false, "v3" },
+		{ PGFREE_DESIGN_PERCPU, R | PGFREE_F_BOUNDED, 64, 0, false, "PGFREE_F_BOUNDED" },
+		{ PGFREE_DESIGN_PERCPU, R, 0, PGFREE_MAX_SLOTS, true, "many slots" },
+		{ PGFREE_DESIGN_GLOBAL_LLIST, R, 0, 0, false, "global_llist" },
+		{ PGFREE_DESIGN_V5, R, 0, 0, false, "v5" },
+		{ PGFREE_DESIGN_V3, R, 0, 0, false, "v3" },
 	};
 	long nconf = sysconf(_SC_NPROCESSORS_CONF);
 
@@ -523,7 +531,7 @@ Test(rseq, chosen_at_create, .timeout = 30)
 		struct pgfree_config cfg;
 
 		tracker_init(&t);
-		cfg = tracker_config(&t, PGFREE_DESIGN_PERCPU, 0);
+		cfg = tracker_config(&t, PGFREE_DESIGN_PERCPU, PGFREE_F_RSEQ);
 		cfg.nr_slots = 1;
 		cr_assert_eq(tracker_create(&t, &cfg, &dom), 0);
 		cr_assert_eq(pgfree_stats(dom, &st), 0);
@@ -571,7 +579,7 @@ Test(rseq, fork_child, .timeout = 60)
 
 	cr_assert(t);
 	tracker_init(t);
-	cfg = tracker_config(t, PGFREE_DESIGN_PERCPU, 0);
+	cfg = tracker_config(t, PGFREE_DESIGN_PERCPU, PGFREE_F_RSEQ);
 	cr_assert_eq(tracker_create(t, &cfg, &dom), 0);
 	pid = fork();
 	cr_assert(pid >= 0);

@@ -280,10 +280,10 @@ int main(int argc, char **argv)
 		fclose(f);
 	}
 	edesc = calloc(BURST, sizeof(*edesc));
-	rs = make(0);
+	rs = make(PGFREE_F_RSEQ);
 	cas = make(PGFREE_F_NO_RSEQ);
 	pgfree_stats(rs, &st);
-	printf("rseq_push: %d CPUs, load average %.2f %.2f %.2f; default percpu domain uses the "
+	printf("rseq_push: %d CPUs, load average %.2f %.2f %.2f; PGFREE_F_RSEQ domain uses the "
 	       "%s push\n", ncpu, la[0], la[1], la[2], st.rseq ? "rseq" : "CAS");
 	if (!st.rseq) {
 		printf("no rseq push here: nothing to compare\n");
@@ -315,7 +315,7 @@ int main(int argc, char **argv)
 	pgfree_domain_destroy(rs);
 	pgfree_domain_destroy(cas);
 
-	rs = make(PGFREE_F_NO_THREAD);
+	rs = make(PGFREE_F_NO_THREAD | PGFREE_F_RSEQ);
 	cas = make(PGFREE_F_NO_THREAD | PGFREE_F_NO_RSEQ);
 	push_only_ns(rs);
 	push_only_ns(cas);
@@ -340,7 +340,7 @@ int main(int argc, char **argv)
 		double ds[2][ROUNDS], fd[ROUNDS], dummy;
 
 		for (int r = 0; r < ROUNDS; r++) {
-			v[0][r] = e2e_rate(0, nprod, &ds[0][r], &fd[r]);
+			v[0][r] = e2e_rate(PGFREE_F_RSEQ, nprod, &ds[0][r], &fd[r]);
 			v[1][r] = e2e_rate(PGFREE_F_NO_RSEQ, nprod, &ds[1][r], &dummy);
 			v[2][r] = v[0][r] / v[1][r];
 		}
@@ -353,7 +353,7 @@ int main(int argc, char **argv)
 		report("cas drains/s", ds[1], ROUNDS, "/s");
 		report("rseq membarriers per drain", fd, ROUNDS, "");
 		for (int r = 0; r < ROUNDS; r++) {
-			v[0][r] = e2e_rate(PGFREE_F_NO_DELAY, nprod, &ds[0][r], &fd[r]);
+			v[0][r] = e2e_rate(PGFREE_F_NO_DELAY | PGFREE_F_RSEQ, nprod, &ds[0][r], &fd[r]);
 			v[1][r] = e2e_rate(PGFREE_F_NO_DELAY | PGFREE_F_NO_RSEQ, nprod, &ds[1][r],
 					   &dummy);
 			v[2][r] = v[0][r] / v[1][r];
@@ -368,7 +368,7 @@ int main(int argc, char **argv)
 	}
 
 	for (int r = 0; r < ROUNDS; r++) {
-		v[0][r] = drain_one_ns(0);
+		v[0][r] = drain_one_ns(PGFREE_F_RSEQ);
 		v[1][r] = drain_one_ns(PGFREE_F_NO_RSEQ);
 	}
 	printf("pgfree_drain() of one node on this CPU's list, no flush cost:\n");

@@ -169,9 +169,16 @@ enum pgfree_design {
 #define PGFREE_F_BOUNDED 0x8u
 /* Keep the PERCPU design's compare-and-swap push even where the
  * restartable-sequence push (no locked instruction per pgfree_defer(), one
- * membarrier() per drain) is available; pgfree_stats().rseq says which a
+ * membarrier() per drain) is available and the library was built to use it
+ * by default (PGFREE_RSEQ_DEFAULT); pgfree_stats().rseq says which push a
  * domain uses.  See pgfree_defer(). */
 #define PGFREE_F_NO_RSEQ 0x10u
+/* Use the restartable-sequence push for a PERCPU domain where it is
+ * available (else the CAS, silently: check pgfree_stats().rseq); the
+ * default of a library built without PGFREE_RSEQ_DEFAULT, which is the
+ * default build, is the CAS (it was measured faster end to end, see
+ * README).  Not together with PGFREE_F_NO_RSEQ. */
+#define PGFREE_F_RSEQ 0x20u
 
 /* Defaults, used where a config field is 0. */
 #define PGFREE_DEFAULT_BATCH_DELAY_US 50u	/* gather for 50 us after a wake-up */
@@ -277,7 +284,8 @@ struct pgfree_domain;
  *
  * Return: 0; -EINVAL for a NULL argument, a missing ->flush or ->release,
  * an unknown design or flag, an out-of-range number, PGFREE_F_NO_DELAY
- * together with a non-zero batch_delay_us, PGFREE_F_BOUNDED without
+ * together with a non-zero batch_delay_us, PGFREE_F_RSEQ together with
+ * PGFREE_F_NO_RSEQ, PGFREE_F_BOUNDED without
  * backlog_max, or backlog_max with a locked design (V5, V3); -ENOMEM; or
  * the error of pthread_create() (negated) when the drain thread cannot
  * start and PGFREE_F_THREAD_FALLBACK is not set.
@@ -292,8 +300,8 @@ PGFREE_API int pgfree_domain_create(const struct pgfree_config *cfg,
  *
  * Never allocates, never sleeps, never takes a lock (PERCPU and
  * GLOBAL_LLIST designs): one atomic compare-and-swap on the current CPU's
- * list in the common case, or, for PERCPU where the kernel and glibc allow
- * it (x86-64, AArch64; not with PGFREE_F_NO_RSEQ or PGFREE_F_BOUNDED), no
+ * list in the common case, or, for PERCPU with PGFREE_F_RSEQ where the
+ * kernel and glibc allow it (x86-64, AArch64; not with PGFREE_F_BOUNDED), no
  * locked instruction at all: a restartable sequence on the CPU's list that
  * the kernel restarts if the thread is preempted, migrated or signalled
  * inside it (the drain then pays one membarrier() per drain).  When that

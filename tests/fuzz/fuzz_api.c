@@ -73,7 +73,7 @@
 
 #define FZ_FLAGS_KNOWN                                                                  \
 	(PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY | PGFREE_F_THREAD_FALLBACK | PGFREE_F_BOUNDED | \
-	 PGFREE_F_NO_RSEQ)
+	 PGFREE_F_NO_RSEQ | PGFREE_F_RSEQ)
 
 /**
  * struct fz_desc - a descriptor of the pool
@@ -282,6 +282,8 @@ static bool config_valid(const struct pgfree_config *c)
 		return false;
 	if ((c->flags & PGFREE_F_NO_DELAY) && c->batch_delay_us)
 		return false;
+	if ((c->flags & PGFREE_F_RSEQ) && (c->flags & PGFREE_F_NO_RSEQ))
+		return false;
 	if ((c->flags & PGFREE_F_BOUNDED) && !c->backlog_max)
 		return false;
 	if (c->backlog_max && c->design != PGFREE_DESIGN_PERCPU &&
@@ -310,9 +312,10 @@ static void op_create(int s)
 	tracker_init(&in->t);
 	in->t.use_range = b[6] & 1;
 	in->cfg = tracker_config(&in->t, b[0] % (PGFREE_DESIGN_COUNT + 2),
-				 (b[1] & 0xf) | ((b[7] & 2) ? PGFREE_F_NO_RSEQ : 0));
+				 (b[1] & 0xf) | ((b[7] & 2) ? PGFREE_F_NO_RSEQ : 0) |
+					 ((b[7] & 4) ? PGFREE_F_RSEQ : 0));
 	if (b[1] & 0x80)
-		in->cfg.flags |= 0x20u << ((b[1] >> 4) & 7);	/* unknown flag */
+		in->cfg.flags |= 0x40u << ((b[1] >> 4) & 7);	/* unknown flag */
 	in->cfg.nr_slots = b[2] < 250 ? b[2] % 9u : PGFREE_MAX_SLOTS + (b[2] - 250u);
 	in->cfg.batch_delay_us = b[3] < 240 ? (b[3] % 4 ? b[3] % 30u : 0) :
 					      PGFREE_MAX_BATCH_DELAY_US + (b[3] - 239u);

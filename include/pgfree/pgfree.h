@@ -174,10 +174,13 @@ enum pgfree_design {
  * domain uses.  See pgfree_defer(). */
 #define PGFREE_F_NO_RSEQ 0x10u
 /* Use the restartable-sequence push for a PERCPU domain where it is
- * available (else the CAS, silently: check pgfree_stats().rseq); the
- * default of a library built without PGFREE_RSEQ_DEFAULT, which is the
- * default build, is the CAS (it was measured faster end to end, see
- * README).  Not together with PGFREE_F_NO_RSEQ. */
+ * available (else the CAS, silently: check pgfree_stats().rseq): x86-64 or
+ * AArch64, glibc registered rseq, the kernel has
+ * MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, nr_slots covers every possible
+ * CPU (/sys/devices/system/cpu/possible; set it when that exceeds the
+ * configured CPUs), no PGFREE_F_BOUNDED.  A library built without
+ * PGFREE_RSEQ_DEFAULT, the default build, uses the CAS otherwise (it was
+ * measured faster end to end, see README).  Not with PGFREE_F_NO_RSEQ. */
 #define PGFREE_F_RSEQ 0x20u
 
 /* Defaults, used where a config field is 0. */

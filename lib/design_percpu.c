@@ -68,9 +68,14 @@ static void __slots_take(struct pgfree_domain *dom, struct pgfree_batch *batch)
 	}
 }
 
-/* Both heads: an rseq drain may be between its flip and its take (rseq.c). */
+/*
+ * Both heads: an rseq drain may be between its flip and its take (rseq.c);
+ * and an rseq domain's spill list.
+ */
 static bool slots_have_work(struct pgfree_domain *dom)
 {
+	if (!pgfree_llist_empty(&dom->rseq_spill))
+		return true;
 	for (unsigned int i = 0; i < dom->nr_slots; i++)
 		if (!pgfree_llist_empty(&dom->slots[i].head) ||
 		    !pgfree_llist_empty(&dom->slots[i].alt))
@@ -98,6 +103,10 @@ static uint64_t __slots_count(struct pgfree_domain *dom, uint64_t limit)
 		for (; node && n < limit; node = node->next)
 			n++;
 	}
+	for (const struct pgfree_llist_node *node =
+		     atomic_load_explicit(&dom->rseq_spill.first, memory_order_acquire);
+	     node && n < limit; node = node->next)
+		n++;
 	return n;
 }
 

@@ -233,6 +233,21 @@ static inline uint64_t slot_count_exact(struct pgfree_slot *slot)
 	return atomic_fetch_add_explicit(&slot->queued, 1, memory_order_relaxed);
 }
 
+#ifdef PGFREE_RSEQ_ASM
+/* The rest of an rseq push, out of line: the fast path then saves no register. */
+static __attribute__((noinline)) void rseq_added_slow(struct pgfree_domain *dom,
+						      struct pgfree_slot *slot, bool was_empty)
+{
+	if (pgfree_unlikely(!slot)) {
+		/* The spill list (an unregistered thread): no mark counts it. */
+		if (was_empty)
+			pgfree_wake_if_parked(dom);
+		return;
+	}
+	slot_added(dom, slot, was_empty, false);
+}
+#endif
+
 /* Deferring into a lock-less list (PERCPU, GLOBAL_LLIST); inlined below. */
 int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 {
@@ -245,7 +260,7 @@ int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *n
 
 		/* No locked instruction; rseq.c.  Never MARK_EXACT. */
 		slot = pgfree_rseq_push(dom, node, &was_empty);
-		slot_added(dom, slot, was_empty, false);
+		rseq_added_slow(dom, slot, was_empty);
 		return 0;
 	}
 #endif
@@ -276,14 +291,6 @@ static inline int defer_check(struct pgfree_domain *dom, struct pgfree_llist_nod
 	return 0;
 }
 
-#ifdef PGFREE_RSEQ_ASM
-/* The rest of an rseq push, out of line: the fast path then saves no register. */
-static __attribute__((noinline)) void rseq_added_slow(struct pgfree_domain *dom,
-						      struct pgfree_slot *slot, bool was_empty)
-{
-	slot_added(dom, slot, was_empty, false);
-}
-#endif
 
 int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 {
@@ -297,7 +304,7 @@ int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 		bool was_empty;
 		struct pgfree_slot *slot = pgfree_rseq_push(dom, node, &was_empty);
 
-		if (pgfree_unlikely(was_empty || dom->mark_mode != PGFREE_MARK_NONE))
+		if (pgfree_unlikely(was_empty || !slot || dom->mark_mode != PGFREE_MARK_NONE))
 			rseq_added_slow(dom, slot, was_empty);
 		return 0;
 	}

@@ -147,6 +147,13 @@ struct pgfree_domain {
 	_Atomic uint32_t gathering;
 	_Atomic uint64_t bound_waits;		/* stats; counted by waiters */
 
+	/*
+	 * rseq domains: the list of threads that have no rseq registration
+	 * (made with clone() directly, or unregistered): an ordinary CAS
+	 * list, taken by an exchange (rseq.c).
+	 */
+	struct pgfree_llist_head rseq_spill pgfree_cacheline_aligned;
+
 	/* Requests to the drain thread (barrier, destroy). */
 	_Atomic bool kick pgfree_cacheline_aligned;	/* drain now, skip the delay */
 	_Atomic bool stop;				/* drain all, then exit */

@@ -96,6 +96,12 @@
  * and nr_slots covers every possible CPU (a CPU without its own slot would
  * share one, which rseq does not protect).
  *
+ * A thread with no rseq registration (cpu_id < 0: clone() without glibc,
+ * or unregistered) cannot run a section (P1 never passes); it pushes on
+ * the domain's spill list, an ordinary CAS llist that D3's drain takes with
+ * an acquire exchange, so drain.c's step 2 holds for it as for the CAS
+ * design, and has_work() reads it too.
+ *
  * fork(): the forking thread keeps its rseq registration in the child, and
  * glibc registers the child's new threads (the restarted drain thread);
  * the process-wide membarrier registration is re-done if the child's first
@@ -232,11 +238,15 @@ static struct pgfree_llist_head *other_head(struct pgfree_slot *slot,
 	return h == &slot->head ? &slot->alt : &slot->head;
 }
 
-/* The design's __take for rseq domains: D1, D2, D3. */
+/* The design's __take for rseq domains: D1, D2, D3, and the spill list. */
 void __pgfree_rseq_take(struct pgfree_domain *dom, struct pgfree_batch *batch)
 {
 	unsigned int flipped = 0;
 	int last = -1;
+
+	/* Acquire exchange, as the CAS design's (drain.c step 2). */
+	if (!pgfree_llist_empty(&dom->rseq_spill))
+		pgfree_batch_add_newest_first(dom, batch, pgfree_llist_del_all(&dom->rseq_spill));
 
 	for (unsigned int i = 0; i < dom->nr_slots; i++) {
 		struct pgfree_slot *slot = &dom->slots[i];

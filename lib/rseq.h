@@ -203,7 +203,12 @@ migrated:
  * interrupted one restarts).  No locked instruction on the way unless
  * aborted.
  *
- * Return: the slot the node was pushed on.
+ * A thread without an rseq registration (its cpu_id is negative: made by
+ * clone() directly, or unregistered) would fail P1 for ever; it pushes on
+ * dom->rseq_spill with a release CAS instead, and the drain takes that
+ * list with an exchange.
+ *
+ * Return: the slot the node was pushed on, or NULL for the spill list.
  */
 static inline struct pgfree_slot *pgfree_rseq_push(struct pgfree_domain *dom,
 						   struct pgfree_llist_node *node,
@@ -213,9 +218,9 @@ static inline struct pgfree_slot *pgfree_rseq_push(struct pgfree_domain *dom,
 
 	for (;;) {
 		/*
-		 * Relaxed: the kernel writes it; a stale value is caught by
-		 * P1.  Below nr_slots: create checked that the slots cover
-		 * every possible CPU.
+		 * Relaxed: the kernel writes them; a stale value is caught by
+		 * P1.  cpu_id_start is below nr_slots: create checked that
+		 * the slots cover every possible CPU.
 		 */
 		uint32_t cpu = __atomic_load_n(&rs->cpu_id_start, __ATOMIC_RELAXED);
 		struct pgfree_slot *slot = &dom->slots[cpu];
@@ -226,9 +231,14 @@ static inline struct pgfree_slot *pgfree_rseq_push(struct pgfree_domain *dom,
 			*was_empty = !old;
 			return slot;
 		}
-		if (r == 1)
+		if (r == 1) {
 			/* Relaxed: a statistic; only on the abort path. */
 			atomic_fetch_add_explicit(&dom->rseq_aborts, 1, memory_order_relaxed);
+		} else if ((int32_t)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED) < 0) {
+			/* Not registered (P1 failed on cpu_id, not on a move). */
+			*was_empty = pgfree_llist_add(node, &dom->rseq_spill);
+			return NULL;
+		}
 	}
 }
 #endif /* PGFREE_RSEQ_ASM */

@@ -541,6 +541,76 @@ Test(rseq, chosen_at_create, .timeout = 30)
 }
 
 /*
+ * A thread with no rseq registration (here: one that unregistered glibc's)
+ * must not spin on a section it cannot run: it pushes on the spill list.
+ */
+#if defined(TEST_HAVE_RSEQ) && !defined(TEST_TSAN)
+#define UNREG_N 50000
+
+struct unreg {
+	struct tracker *t;
+	struct pgfree_domain *dom;
+	struct tdesc *d;
+	int unreg_err;
+	int cpu_id_after;
+	uint64_t defer_errors;
+};
+
+static void *unreg_fn(void *arg)
+{
+	struct unreg *u = arg;
+	struct rseq *rs = (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+	long r = -1;
+
+	/* The length glibc registered: the area's 32 bytes, or what it reports. */
+	for (unsigned int len = 32; len && r; len = len == 32 ? __rseq_size : 0)
+		r = syscall(SYS_rseq, rs, len, 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG);
+	u->unreg_err = r ? errno : 0;
+	u->cpu_id_after = (int)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+	if (r)
+		return NULL;
+	for (size_t i = 0; i < UNREG_N; i++)
+		if (tracker_defer(u->t, u->dom, &u->d[i]))
+			u->defer_errors++;
+	return NULL;
+}
+
+Test(rseq, unregistered_thread, .timeout = 60)
+{
+	struct tracker *t = calloc(1, sizeof(*t));
+	struct unreg u = { 0 };
+	struct pgfree_config cfg;
+	struct pgfree_stats st;
+	pthread_t th;
+	char msg[256];
+
+	cr_assert(t);
+	tracker_init(t);
+	cfg = tracker_config(t, PGFREE_DESIGN_PERCPU, PGFREE_F_RSEQ);
+	cr_assert_eq(tracker_create(t, &cfg, &u.dom), 0);
+	cr_assert_eq(pgfree_stats(u.dom, &st), 0);
+	u.t = t;
+	u.d = calloc(UNREG_N, sizeof(*u.d));
+	cr_assert(u.d);
+	tdesc_init(u.d, UNREG_N, 9);
+	cr_assert_eq(pthread_create(&th, NULL, unreg_fn, &u), 0);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	if (!st.rseq || u.unreg_err) {
+		cr_log_info("unregistered_thread: %s", !st.rseq ? "no rseq push here" :
+			    "cannot unregister glibc's rseq area: skipped");
+	} else {
+		cr_assert_lt(u.cpu_id_after, 0, "cpu_id %d after unregistering", u.cpu_id_after);
+		cr_assert_eq(u.defer_errors, 0);
+		cr_assert_eq(pgfree_barrier(u.dom), 0);
+		cr_assert_eq(tracker_verify(t, u.d, UNREG_N, msg, sizeof(msg)), 0, "%s", msg);
+	}
+	cr_assert_eq(pgfree_domain_destroy(u.dom), 0);
+	free(u.d);
+	free(t);
+}
+#endif
+
+/*
  * fork(): the child's copy uses the rseq push from its own (new) threads
  * and drains it with its own membarriers.
  */

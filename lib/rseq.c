@@ -104,8 +104,13 @@
  *
  * fork(): the forking thread keeps its rseq registration in the child, and
  * glibc registers the child's new threads (the restarted drain thread);
- * the process-wide membarrier registration is re-done if the child's first
- * membarrier says EPERM.  fork_prepare() holds drain_lock, so no D1-D3 is
+ * the process-wide membarrier registration is inherited too (Linux 6.18
+ * here), and re-done anyway if a membarrier says EPERM.
+ *
+ * dlclose(): a thread's rseq_cs keeps pointing to the descriptor after its
+ * last section (the kernel clears it lazily), so the shared library is
+ * linked -z nodelete: unloading it would leave the kernel a dangling
+ * pointer to read on that thread's next preemption (SIGSEGV).  fork_prepare() holds drain_lock, so no D1-D3 is
  * half done in the copy; a section another thread had half run does not
  * exist in the child, and the heads it had not committed to are intact.
  */

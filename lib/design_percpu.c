@@ -5,7 +5,7 @@
  * a lock from the cost of one shared cache line).
  *
  * Producers: pgfree_defer() adds to the current CPU's list with one release
- * CAS and wakes the drain thread only on the list's empty-to-non-empty
+ * CAS (or, on an rseq domain, a restartable sequence: rseq.c) and wakes the drain thread only on the list's empty-to-non-empty
  * transition (domain.c, wake.h).  Consumer: one acquire exchange per
  * non-empty list.
  */
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "domain.h"
+#include "rseq.h"
 
 static int slots_init(struct pgfree_domain *dom, unsigned int n)
 {
@@ -23,6 +24,8 @@ static int slots_init(struct pgfree_domain *dom, unsigned int n)
 	for (unsigned int i = 0; i < n; i++) {
 		pgfree_init_llist_head(&slots[i].head);
 		atomic_init(&slots[i].queued, 0);
+		pgfree_init_llist_head(&slots[i].alt);
+		atomic_init(&slots[i].active, &slots[i].head);
 	}
 	dom->slots = slots;
 	dom->nr_slots = n;
@@ -44,6 +47,10 @@ static void slots_fini(struct pgfree_domain *dom)
 
 static void __slots_take(struct pgfree_domain *dom, struct pgfree_batch *batch)
 {
+	if (dom->rseq) {
+		__pgfree_rseq_take(dom, batch);		/* flip, membarrier, take */
+		return;
+	}
 	for (unsigned int i = 0; i < dom->nr_slots; i++) {
 		struct pgfree_llist_head *head = &dom->slots[i].head;
 
@@ -61,10 +68,17 @@ static void __slots_take(struct pgfree_domain *dom, struct pgfree_batch *batch)
 	}
 }
 
+/*
+ * Both heads: an rseq drain may be between its flip and its take (rseq.c);
+ * and an rseq domain's spill list.
+ */
 static bool slots_have_work(struct pgfree_domain *dom)
 {
+	if (!pgfree_llist_empty(&dom->rseq_spill))
+		return true;
 	for (unsigned int i = 0; i < dom->nr_slots; i++)
-		if (!pgfree_llist_empty(&dom->slots[i].head))
+		if (!pgfree_llist_empty(&dom->slots[i].head) ||
+		    !pgfree_llist_empty(&dom->slots[i].alt))
 			return true;
 	return false;
 }
@@ -80,13 +94,19 @@ static uint64_t __slots_count(struct pgfree_domain *dom, uint64_t limit)
 {
 	uint64_t n = 0;
 
-	for (unsigned int i = 0; i < dom->nr_slots && n < limit; i++) {
-		const struct pgfree_llist_node *node =
-			atomic_load_explicit(&dom->slots[i].head.first, memory_order_acquire);
+	for (unsigned int i = 0; i < dom->nr_slots * 2 && n < limit; i++) {
+		struct pgfree_slot *slot = &dom->slots[i / 2];
+		/* rseq domains: the inactive head is empty under drain_lock (rseq.c R1). */
+		const struct pgfree_llist_node *node = atomic_load_explicit(
+			i % 2 ? &slot->alt.first : &slot->head.first, memory_order_acquire);
 
 		for (; node && n < limit; node = node->next)
 			n++;
 	}
+	for (const struct pgfree_llist_node *node =
+		     atomic_load_explicit(&dom->rseq_spill.first, memory_order_acquire);
+	     node && n < limit; node = node->next)
+		n++;
 	return n;
 }
 

@@ -14,10 +14,12 @@
 
 #include "cpu.h"
 #include "domain.h"
+#include "rseq.h"
 #include "wake.h"
 
-#define PGFREE_KNOWN_FLAGS \
-	(PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY | PGFREE_F_THREAD_FALLBACK | PGFREE_F_BOUNDED)
+#define PGFREE_KNOWN_FLAGS                                                              \
+	(PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY | PGFREE_F_THREAD_FALLBACK | PGFREE_F_BOUNDED | \
+	 PGFREE_F_NO_RSEQ | PGFREE_F_RSEQ)
 
 static const struct pgfree_design_ops *const design_ops[PGFREE_DESIGN_COUNT] = {
 	[PGFREE_DESIGN_PERCPU] = &pgfree_lockless_ops,
@@ -52,6 +54,8 @@ static int config_check(const struct pgfree_config *cfg)
 		return -EINVAL;
 	/* "No delay" and a delay at once: say which one was meant. */
 	if ((cfg->flags & PGFREE_F_NO_DELAY) && cfg->batch_delay_us)
+		return -EINVAL;
+	if ((cfg->flags & PGFREE_F_RSEQ) && (cfg->flags & PGFREE_F_NO_RSEQ))
 		return -EINVAL;
 	if (cfg->backlog_max > PGFREE_MAX_BACKLOG)
 		return -EINVAL;
@@ -138,6 +142,8 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 			return -ENOMEM;
 		}
 	}
+	/* After the mark: a bounded domain keeps the CAS push (rseq.c). */
+	dom->rseq = pgfree_rseq_usable(dom);
 	pthread_mutex_init(&dom->drain_lock, NULL);
 	pthread_mutex_init(&dom->gen_lock, NULL);
 	pgfree_cond_init_monotonic(&dom->drain_done);
@@ -188,12 +194,9 @@ static inline struct pgfree_slot *this_cpu_slot(struct pgfree_domain *dom)
  * now, once the node is linked, or the drain it starts could miss it and
  * leave it to the next batching delay.
  */
-static inline void slot_add(struct pgfree_domain *dom, struct pgfree_slot *slot,
-			    struct pgfree_llist_node *node, bool reached)
+static inline void slot_added(struct pgfree_domain *dom, struct pgfree_slot *slot,
+			      bool was_empty, bool reached)
 {
-	/* Release CAS: the node's contents travel with it (llist.h). */
-	bool was_empty = pgfree_llist_add(node, &slot->head);
-
 	pgfree_debug_yield();
 	if (pgfree_unlikely(dom->mark_mode == PGFREE_MARK_HINT)) {
 		/*
@@ -211,6 +214,13 @@ static inline void slot_add(struct pgfree_domain *dom, struct pgfree_slot *slot,
 		pgfree_wake_if_parked(dom);
 }
 
+static inline void slot_add(struct pgfree_domain *dom, struct pgfree_slot *slot,
+			    struct pgfree_llist_node *node, bool reached)
+{
+	/* Release CAS: the node's contents travel with it (llist.h). */
+	slot_added(dom, slot, pgfree_llist_add(node, &slot->head), reached);
+}
+
 /*
  * MARK_EXACT: count the node on its list before linking it.  Relaxed: the
  * release CAS that links the node comes after it, and the consumer's
@@ -223,11 +233,38 @@ static inline uint64_t slot_count_exact(struct pgfree_slot *slot)
 	return atomic_fetch_add_explicit(&slot->queued, 1, memory_order_relaxed);
 }
 
+#ifdef PGFREE_RSEQ_ASM
+/* The rest of an rseq push, out of line: the fast path then saves no register. */
+static __attribute__((noinline)) void rseq_added_slow(struct pgfree_domain *dom,
+						      struct pgfree_slot *slot, bool was_empty)
+{
+	if (pgfree_unlikely(!slot)) {
+		/* The spill list (an unregistered thread): no mark counts it. */
+		if (was_empty)
+			pgfree_wake_if_parked(dom);
+		return;
+	}
+	slot_added(dom, slot, was_empty, false);
+}
+#endif
+
 /* Deferring into a lock-less list (PERCPU, GLOBAL_LLIST); inlined below. */
 int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 {
-	struct pgfree_slot *slot = this_cpu_slot(dom);
+	struct pgfree_slot *slot;
 	bool reached = false;
+
+#ifdef PGFREE_RSEQ_ASM
+	if (pgfree_likely(dom->rseq)) {
+		bool was_empty;
+
+		/* No locked instruction; rseq.c.  Never MARK_EXACT. */
+		slot = pgfree_rseq_push(dom, node, &was_empty);
+		rseq_added_slow(dom, slot, was_empty);
+		return 0;
+	}
+#endif
+	slot = this_cpu_slot(dom);
 
 	if (pgfree_unlikely(dom->mark_mode == PGFREE_MARK_EXACT))
 		reached = slot_count_exact(slot) + 1 == dom->mark_share;
@@ -254,12 +291,24 @@ static inline int defer_check(struct pgfree_domain *dom, struct pgfree_llist_nod
 	return 0;
 }
 
+
 int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 {
 	int err = defer_check(dom, node);
 
 	if (pgfree_unlikely(err))
 		return err;
+#ifdef PGFREE_RSEQ_ASM
+	/* PERCPU with the rseq push (rseq.c): no locked instruction, no call. */
+	if (pgfree_likely(dom->rseq)) {
+		bool was_empty;
+		struct pgfree_slot *slot = pgfree_rseq_push(dom, node, &was_empty);
+
+		if (pgfree_unlikely(was_empty || !slot || dom->mark_mode != PGFREE_MARK_NONE))
+			rseq_added_slow(dom, slot, was_empty);
+		return 0;
+	}
+#endif
 	/* The lock-less designs are called directly: no indirect call on the hot path. */
 	if (pgfree_likely(dom->lockless))
 		return pgfree_lockless_defer(dom, node);
@@ -328,10 +377,13 @@ int pgfree_stats(struct pgfree_domain *dom, struct pgfree_stats *out)
 	out->drains = dom->drains;
 	out->largest_batch = dom->largest_batch;
 	out->backlog = backlog;
+	out->rseq_fences = dom->rseq_fences;
 	pthread_mutex_unlock(&dom->drain_lock);
 	/* Relaxed: statistics; no other access is ordered by them. */
 	out->wakeups = atomic_load_explicit(&dom->wakeups, memory_order_relaxed);
 	out->bound_waits = atomic_load_explicit(&dom->bound_waits, memory_order_relaxed);
+	out->rseq = dom->rseq;
+	out->rseq_aborts = atomic_load_explicit(&dom->rseq_aborts, memory_order_relaxed);
 	return 0;
 }
 

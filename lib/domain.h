@@ -30,10 +30,15 @@ enum pgfree_state {
  * @queued: the list's backlog count, when the domain has a mark (see
  *	enum pgfree_mark_mode); on the head's line, which the producer's CAS
  *	has just made its own, so updating it costs no extra cache miss
+ * @alt: rseq domains only: the second list head; empty on CAS domains
+ * @active: rseq domains only: which of @head and @alt producers push to;
+ *	flipped by the drain (rseq.c).  &@head on CAS domains.
  */
 struct pgfree_slot {
 	struct pgfree_llist_head head;
 	_Atomic uint64_t queued;
+	struct pgfree_llist_head alt;
+	_Atomic(struct pgfree_llist_head *) active;
 } pgfree_cacheline_aligned;
 
 /**
@@ -119,6 +124,7 @@ struct pgfree_domain {
 	/* Read-mostly: everything pgfree_defer() reads. */
 	_Atomic unsigned int state;		/* enum pgfree_state */
 	bool lockless;				/* PERCPU or GLOBAL_LLIST */
+	bool rseq;				/* PERCPU with the rseq push (rseq.c) */
 	unsigned int nr_slots;
 	struct pgfree_slot *slots;
 	const struct pgfree_design_ops *dops;
@@ -132,6 +138,7 @@ struct pgfree_domain {
 	 */
 	_Atomic uint32_t parked pgfree_cacheline_aligned;
 	_Atomic uint64_t wakeups;		/* stats; counted by wakers */
+	_Atomic uint64_t rseq_aborts;		/* stats; rseq sections the kernel aborted */
 	/*
 	 * 1 while the drain thread sleeps in its batching delay (a futex with
 	 * a timeout): a producer that takes a list to its mark share wakes it
@@ -139,6 +146,13 @@ struct pgfree_domain {
 	 */
 	_Atomic uint32_t gathering;
 	_Atomic uint64_t bound_waits;		/* stats; counted by waiters */
+
+	/*
+	 * rseq domains: the list of threads that have no rseq registration
+	 * (made with clone() directly, or unregistered): an ordinary CAS
+	 * list, taken by an exchange (rseq.c).
+	 */
+	struct pgfree_llist_head rseq_spill pgfree_cacheline_aligned;
 
 	/* Requests to the drain thread (barrier, destroy). */
 	_Atomic bool kick pgfree_cacheline_aligned;	/* drain now, skip the delay */
@@ -168,6 +182,8 @@ struct pgfree_domain {
 	uint64_t *taken;		/* MARK_EXACT: per list, nodes of carry */
 	uint64_t released, flushes, flush_failures, drains, largest_batch;
 	uint64_t given_back;		/* nodes given back */
+	uint64_t rseq_fences;		/* rseq: membarrier() calls of the drain */
+	bool rseq_no_cpu_flag;		/* rseq: the kernel refused MEMBARRIER_CMD_FLAG_CPU */
 
 	struct pgfree_config cfg;	/* defaults filled in */
 	pthread_t thread;

@@ -29,7 +29,8 @@
  *    release sequence headed by D's CAS, and the exchange synchronizes with
  *    D's CAS.  Locked designs: D(n) adds n inside the spinlock and X(n)
  *    splices inside it; since n is in the spliced chain, D's unlock precedes
- *    X's lock.
+ *    X's lock.  PERCPU with the rseq push (no RMW on a head): the flip and
+ *    membarrier() of lib/rseq.c, whose argument (R1-R5) gives this step.
  *
  * 3. X(n) happens-before the start of a flush F that returns 0, and F's
  *    return happens-before R(n).  In __pgfree_drain(), __take (which holds

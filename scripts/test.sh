@@ -5,8 +5,10 @@
 #
 #   normal   no sanitizer, warnings are errors (PGFREE_WERROR=ON)
 #   asan     Clang, AddressSanitizer + UndefinedBehaviorSanitizer
-#            (PGFREE_SANITIZE=address), the misuse checks (PGFREE_DEBUG) and
-#            the libFuzzer API fuzzer (PGFREE_FUZZ_REQUIRED)
+#            (PGFREE_SANITIZE=address), the misuse checks (PGFREE_DEBUG),
+#            the libFuzzer API fuzzer (PGFREE_FUZZ_REQUIRED), and every PERCPU
+#            domain on the rseq push (PGFREE_RSEQ_DEFAULT: the normal build
+#            runs the default CAS push)
 #   tsan     ThreadSanitizer (PGFREE_SANITIZE=thread) with random yields
 #            between protocol steps (PGFREE_DEBUG_YIELD)
 #
@@ -149,7 +151,7 @@ run_build() {
 	asan)
 		# Clang: libFuzzer comes with it (Debian's libclang-rt-dev).
 		cmake_args+=(-DPGFREE_SANITIZE=address -DPGFREE_WERROR=OFF -DPGFREE_BUILD_BENCH=OFF
-			-DPGFREE_DEBUG=ON -DPGFREE_FUZZ_REQUIRED=ON
+			-DPGFREE_DEBUG=ON -DPGFREE_FUZZ_REQUIRED=ON -DPGFREE_RSEQ_DEFAULT=ON
 			-DCMAKE_C_COMPILER="${CC_ASAN:-clang}" -DCMAKE_CXX_COMPILER="${CXX_ASAN:-clang++}")
 		;;
 	tsan)

@@ -75,8 +75,10 @@ Test(api, create_rejects_bad_config, .timeout = 60)
 	cfg.design = UINT_MAX;
 	expect_einval(&cfg, "design UINT_MAX");
 	cfg = good_config();
-	cfg.flags = PGFREE_F_NO_THREAD | 0x10u;
-	expect_einval(&cfg, "unknown flag 0x10");
+	cfg.flags = PGFREE_F_NO_THREAD | 0x40u;
+	expect_einval(&cfg, "unknown flag 0x40");
+	cfg.flags = PGFREE_F_RSEQ | PGFREE_F_NO_RSEQ;
+	expect_einval(&cfg, "PGFREE_F_RSEQ with PGFREE_F_NO_RSEQ");
 	cfg.flags = 0x80000000u;
 	expect_einval(&cfg, "unknown flag 0x80000000");
 	/* "No delay" together with a delay: lib/domain.c refuses to guess. */

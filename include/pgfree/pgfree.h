@@ -189,6 +189,21 @@ enum pgfree_design {
  * CPU's own cache line), so that pgfree_defer_wait() holds the backlog at
  * @backlog_max: a hard memory bound.  Needs @backlog_max. */
 #define PGFREE_F_BOUNDED 0x8u
+/* Keep the PERCPU design's compare-and-swap push even where the
+ * restartable-sequence push (no locked instruction per pgfree_defer(), one
+ * membarrier() per drain) is available and the library was built to use it
+ * by default (PGFREE_RSEQ_DEFAULT); pgfree_stats().rseq says which push a
+ * domain uses.  See pgfree_defer(). */
+#define PGFREE_F_NO_RSEQ 0x10u
+/* Use the restartable-sequence push for a PERCPU domain where it is
+ * available (else the CAS, silently: check pgfree_stats().rseq): x86-64 or
+ * AArch64, glibc registered rseq, the kernel has
+ * MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, nr_slots covers every possible
+ * CPU (/sys/devices/system/cpu/possible; set it when that exceeds the
+ * configured CPUs), no PGFREE_F_BOUNDED.  A library built without
+ * PGFREE_RSEQ_DEFAULT, the default build, uses the CAS otherwise (it was
+ * measured faster end to end, see README).  Not with PGFREE_F_NO_RSEQ. */
+#define PGFREE_F_RSEQ 0x20u
 
 /* Defaults, used where a config field is 0. */
 #define PGFREE_DEFAULT_BATCH_DELAY_US 50u	/* gather for 50 us after a wake-up */
@@ -259,7 +274,10 @@ struct pgfree_config {
 	X(backlog, "descriptors deferred and not yet released") \
 	X(given_back, "descriptors handed to ->give_back() after a flush gave up") \
 	X(bound_waits, "times pgfree_defer_wait() found its list at the mark") \
-	X(drain_thread, "1 if the domain has a drain thread, 0 if the caller drains")
+	X(drain_thread, "1 if the domain has a drain thread, 0 if the caller drains") \
+	X(rseq, "1 if pgfree_defer() uses the restartable-sequence push, 0 for the CAS") \
+	X(rseq_aborts, "restartable-sequence pushes the kernel aborted (and that restarted)") \
+	X(rseq_fences, "membarrier() calls made by drains of an rseq domain")
 
 /**
  * struct pgfree_stats - a snapshot of a domain's counters
@@ -269,6 +287,12 @@ struct pgfree_config {
  * exact for the moment each queue was read (producers may add meanwhile).
  * @deferred is released + given_back + backlog: pgfree counts on the
  * consumer side so that pgfree_defer() stays one atomic operation.
+ *
+ * The caller does not pass the struct's size: fields are only ever
+ * appended (never reordered or removed), but a library with more fields
+ * writes past the end of an older program's struct, so appending one is an
+ * ABI change: rebuild against the new headers (compare pgfree_version()
+ * with PGFREE_VERSION).
  */
 struct pgfree_stats {
 #define PGFREE_STATS_MEMBER_(name, desc) uint64_t name;
@@ -288,7 +312,8 @@ struct pgfree_domain;
  *
  * Return: 0; -EINVAL for a NULL argument, a missing ->flush or ->release,
  * an unknown design or flag, an out-of-range number, PGFREE_F_NO_DELAY
- * together with a non-zero batch_delay_us, PGFREE_F_BOUNDED without
+ * together with a non-zero batch_delay_us, PGFREE_F_RSEQ together with
+ * PGFREE_F_NO_RSEQ, PGFREE_F_BOUNDED without
  * backlog_max, or backlog_max with a locked design (V5, V3); -ENOMEM; or
  * the error of pthread_create() (negated) when the drain thread cannot
  * start and PGFREE_F_THREAD_FALLBACK is not set.
@@ -303,7 +328,12 @@ PGFREE_API int pgfree_domain_create(const struct pgfree_config *cfg,
  *
  * Never allocates, never sleeps, never takes a lock (PERCPU and
  * GLOBAL_LLIST designs): one atomic compare-and-swap on the current CPU's
- * list in the common case.  When that list went from empty to non-empty,
+ * list in the common case, or, for PERCPU with PGFREE_F_RSEQ where the
+ * kernel and glibc allow it (x86-64, AArch64; not with PGFREE_F_BOUNDED), no
+ * locked instruction at all: a restartable sequence on the CPU's list that
+ * the kernel restarts if the thread is preempted, migrated or signalled
+ * inside it (the drain then pays one membarrier() per drain).  When that
+ * list went from empty to non-empty,
  * a full fence, a load of the drain thread's sleeping flag and, only if it
  * sleeps, a futex wake.  Callable from any thread, with other locks held,
  * and from inside ->flush()/->release() of any domain.  Migrating to another

@@ -71,8 +71,9 @@
 #define FZ_NDESC 24		/* the descriptor pool */
 #define FZ_MAX_OPS 200		/* calls per input: keep each input fast */
 
-#define FZ_FLAGS_KNOWN \
-	(PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY | PGFREE_F_THREAD_FALLBACK | PGFREE_F_BOUNDED)
+#define FZ_FLAGS_KNOWN                                                                  \
+	(PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY | PGFREE_F_THREAD_FALLBACK | PGFREE_F_BOUNDED | \
+	 PGFREE_F_NO_RSEQ | PGFREE_F_RSEQ)
 
 /**
  * struct fz_desc - a descriptor of the pool
@@ -281,6 +282,8 @@ static bool config_valid(const struct pgfree_config *c)
 		return false;
 	if ((c->flags & PGFREE_F_NO_DELAY) && c->batch_delay_us)
 		return false;
+	if ((c->flags & PGFREE_F_RSEQ) && (c->flags & PGFREE_F_NO_RSEQ))
+		return false;
 	if ((c->flags & PGFREE_F_BOUNDED) && !c->backlog_max)
 		return false;
 	if (c->backlog_max && c->design != PGFREE_DESIGN_PERCPU &&
@@ -308,9 +311,11 @@ static void op_create(int s)
 	memset(in, 0, sizeof(*in));
 	tracker_init(&in->t);
 	in->t.use_range = b[6] & 1;
-	in->cfg = tracker_config(&in->t, b[0] % (PGFREE_DESIGN_COUNT + 2), b[1] & 0xf);
+	in->cfg = tracker_config(&in->t, b[0] % (PGFREE_DESIGN_COUNT + 2),
+				 (b[1] & 0xf) | ((b[7] & 2) ? PGFREE_F_NO_RSEQ : 0) |
+					 ((b[7] & 4) ? PGFREE_F_RSEQ : 0));
 	if (b[1] & 0x80)
-		in->cfg.flags |= 0x10u << ((b[1] >> 4) & 7);	/* unknown flag */
+		in->cfg.flags |= 0x40u << ((b[1] >> 4) & 7);	/* unknown flag */
 	in->cfg.nr_slots = b[2] < 250 ? b[2] % 9u : PGFREE_MAX_SLOTS + (b[2] - 250u);
 	in->cfg.batch_delay_us = b[3] < 240 ? (b[3] % 4 ? b[3] % 30u : 0) :
 					      PGFREE_MAX_BATCH_DELAY_US + (b[3] - 239u);
@@ -549,6 +554,11 @@ static void op_stats(int s, bool null_out)
 		 in->cfg.flags);
 	FZ_CHECK(st.largest_batch <= st.released, "stats: largest_batch %llu > released %llu",
 		 (unsigned long long)st.largest_batch, (unsigned long long)st.released);
+	/* The rseq push: PERCPU only, never with the flag or an exact count. */
+	FZ_CHECK(!st.rseq || (in->cfg.design == PGFREE_DESIGN_PERCPU &&
+			      !(in->cfg.flags & (PGFREE_F_NO_RSEQ | PGFREE_F_BOUNDED))),
+		 "stats: rseq %llu with design %u flags %#x", (unsigned long long)st.rseq,
+		 in->cfg.design, in->cfg.flags);
 }
 
 static void op_destroy(int s, bool timed, uint64_t timeout_ns)

@@ -4,6 +4,7 @@
  * variant (another flag, another backlog mark, another defer call) is one
  * BENCH_PGFREE_VARIANT line.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -41,6 +42,17 @@ static void *create(struct bsink *sink, const void *arg, const struct bpolicy *p
 		fprintf(stderr, "pgfree_domain_create: %s\n", pgfree_strerror(err));
 		abort();
 	}
+	if (v->flags & PGFREE_F_RSEQ) {
+		struct pgfree_stats st;
+		static bool told;
+
+		/* Say once which push the rseq row measures: it falls back silently. */
+		if (!told && !pgfree_stats(dom, &st)) {
+			fprintf(stderr, "percpu_rseq: %s push\n",
+				st.rseq ? "rseq" : "CAS (rseq unavailable here)");
+			told = true;
+		}
+	}
 	return dom;
 }
 
@@ -73,6 +85,14 @@ static void destroy(void *impl)
 const struct bdesign bench_pgfree_designs[] = {
 	BENCH_PGFREE_VARIANT("percpu", BP_BOTH, PGFREE_DESIGN_PERCPU, 0, 0, defer, false,
 			     "pgfree: per-CPU llists"),
+	/*
+	 * The opt-in rseq push (lib/rseq.c): no locked instruction per defer,
+	 * one membarrier per drain.  Where the domain cannot use it (no rseq
+	 * registration, no membarrier command, TSan) it falls back to the CAS
+	 * and the report prints which path ran.
+	 */
+	BENCH_PGFREE_VARIANT("percpu_rseq", BP_BOTH, PGFREE_DESIGN_PERCPU, PGFREE_F_RSEQ, 0, defer,
+			     false, "pgfree: per-CPU lists, rseq push (PGFREE_F_RSEQ)"),
 	BENCH_PGFREE_VARIANT("v5", BP_BOTH, PGFREE_DESIGN_V5, 0, 0, defer, true,
 			     "Linux 6.19 port: global list + spinlock + work, pgfree's drain"),
 	/*

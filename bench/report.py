@@ -84,10 +84,10 @@ import subprocess
 import sys
 
 # Report order; designs not listed here (new variants) follow in JSON order.
-ORDER = ["floor", "percpu", "percpu_mark", "percpu_bounded", "v5_kernel", "v5", "v3",
+ORDER = ["floor", "percpu", "percpu_rseq", "percpu_mark", "percpu_bounded", "v5_kernel", "v5", "v3",
          "global_llist", "call_rcu", "call_rcu_rt", "lfs_percpu", "lfs_global", "wfcq",
          "ao_stack"]
-PGFREE = {"percpu", "percpu_mark", "percpu_bounded", "v5", "v5_kernel", "v3",
+PGFREE = {"percpu", "percpu_rseq", "percpu_mark", "percpu_bounded", "v5", "v5_kernel", "v3",
           "global_llist"}
 PEERS = ["call_rcu", "call_rcu_rt", "lfs_percpu", "lfs_global", "wfcq", "ao_stack"]
 # Rows that appear in both policy tables: their policy is fixed.
@@ -464,6 +464,26 @@ def main():
                                                   ": beaten by " + ", ".join(losses)))
         else:
             check(None, "percpu/%s >= every peer at 1 and 2 threads: no rows" % pol)
+
+    # The rseq push (issue 11): cheaper than the floor's private locked add,
+    # and no worse end to end than the CAS push it would replace.
+    for pol in TABLE_POLICIES:
+        a_, f_ = usable("percpu_rseq", pol, 1), usable("floor", "none", 1)
+        if a_ and f_:
+            r = a_["ns_per_op_per_thread"]["median"] / f_["ns_per_op_per_thread"]["median"]
+            check(r <= 1.0, "percpu_rseq/%s 1-thread cost <= 1.0x the floor: %.2fx" % (pol, r))
+        else:
+            check(None, "percpu_rseq/%s 1-thread cost <= 1.0x the floor: rows missing" % pol)
+    e2e_by = {(r["design"], r["policy"], r.get("flush_ns")): r for r in rows
+              if r.get("workload") == "end_to_end" and "items_per_second" in r}
+    for pol in TABLE_POLICIES:
+        a_, b_ = e2e_by.get(("percpu_rseq", pol, 10000)), e2e_by.get(("percpu", pol, 10000))
+        if a_ and b_:
+            r = a_["items_per_second"]["median"] / b_["items_per_second"]["median"]
+            check(r >= 1.0, "end_to_end, 10 us flush: percpu_rseq/%s >= percpu (CAS): %.2fx"
+                  % (pol, r))
+        else:
+            check(None, "end_to_end, 10 us flush: percpu_rseq/%s >= percpu: rows missing" % pol)
 
     text = "\n".join(lines) + "\n"
     with open(os.path.join(out, "summary.txt"), "w") as f:

@@ -22,7 +22,7 @@
 #include <pgfree/export.h>
 
 #define PGFREE_VERSION_MAJOR 0
-#define PGFREE_VERSION_MINOR 1
+#define PGFREE_VERSION_MINOR 2
 #define PGFREE_VERSION_PATCH 0
 
 /* Pack a version into one integer; usable in #if. */

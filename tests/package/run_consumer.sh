@@ -57,7 +57,7 @@ if [ -f "$build/man/man3/pgfree.3" ]; then
 fi
 
 # --- (a) the CMake package -------------------------------------------------
-step "CMake: find_package(pgfree 0.1) from $prefix"
+step "CMake: find_package(pgfree 0.2) from $prefix"
 "$cmake" -S "$src" -B "$work/cmake" -G "$generator" \
 	-DCMAKE_C_COMPILER="$cc" \
 	-DCMAKE_PREFIX_PATH="$prefix" \

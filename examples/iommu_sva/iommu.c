@@ -54,6 +54,10 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
+#include <time.h>
+
+#define WAIT_SPINS	1000	/* loads: about a microsecond */
+#define WAIT_SLEEP_NS	20000	/* then poll every 20 us, asleep */
 
 #include "iommu.h"
 
@@ -80,6 +84,7 @@ void iommu_init(struct iommu *iommu, struct pool *pool, uint64_t root,
 	atomic_init(&iommu->flush_yields, 0);
 	atomic_init(&iommu->flusher_tid, 0);
 	iommu->no_wait = false;
+	iommu->sleep_wait = false;
 	iommu->devs = devs;
 	iommu->nr_devs = nr_devs;
 	for (unsigned int i = 0; i < nr_devs; i++) {
@@ -232,17 +237,32 @@ void iommu_flush_all(struct iommu *iommu)
 		uint64_t a;
 
 		/* Seq_cst: point 2; its acquire half gives point 4. */
-		while ((a = atomic_load_explicit(&iommu->devs[i].active,
-						 memory_order_seq_cst)) != 0 && a < new) {
+		for (unsigned int spins = 0;
+		     (a = atomic_load_explicit(&iommu->devs[i].active,
+					       memory_order_seq_cst)) != 0 && a < new;
+		     spins++) {
+			/* A walk on a CPU ends within a microsecond; a
+			 * longer wait is a device thread preempted inside
+			 * its walk, which only the scheduler ends.  By
+			 * default the flusher yields (stays runnable);
+			 * --sleep-wait spins about a microsecond, then
+			 * sleeps (README: "Where the time goes"). */
+			if (!iommu->sleep_wait) {
+				yields++;
+				sched_yield();
+				continue;
+			}
+			if (spins < WAIT_SPINS)
+				continue;
 			yields++;
-			sched_yield();
+			nanosleep(&(struct timespec){ .tv_nsec = WAIT_SLEEP_NS }, NULL);
 		}
 	}
 	t1 = pool_now_ns();
 	if (yields) {
 		/* Relaxed: counters, read after the threads are joined.  A
 		 * walk takes well under a microsecond on a CPU; a wait that
-		 * yields is mostly a device thread preempted inside its walk,
+		 * sleeps is mostly a device thread preempted inside its walk,
 		 * which the flusher must wait out. */
 		atomic_fetch_add_explicit(&iommu->flush_slow, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&iommu->flush_slow_ns, t1 - t0, memory_order_relaxed);

@@ -84,7 +84,7 @@ void iommu_init(struct iommu *iommu, struct pool *pool, uint64_t root,
 	atomic_init(&iommu->flush_yields, 0);
 	atomic_init(&iommu->flusher_tid, 0);
 	iommu->no_wait = false;
-	iommu->sleep_wait = false;
+	iommu->yield_wait = false;
 	iommu->devs = devs;
 	iommu->nr_devs = nr_devs;
 	for (unsigned int i = 0; i < nr_devs; i++) {
@@ -241,13 +241,18 @@ void iommu_flush_all(struct iommu *iommu)
 		     (a = atomic_load_explicit(&iommu->devs[i].active,
 					       memory_order_seq_cst)) != 0 && a < new;
 		     spins++) {
-			/* A walk on a CPU ends within a microsecond; a
-			 * longer wait is a device thread preempted inside
-			 * its walk, which only the scheduler ends.  By
-			 * default the flusher yields (stays runnable);
-			 * --sleep-wait spins about a microsecond, then
-			 * sleeps (README: "Where the time goes"). */
-			if (!iommu->sleep_wait) {
+			/* A walk on a CPU ends within a microsecond: spin
+			 * about that long.  Longer, the device thread was
+			 * preempted inside its walk, and only the scheduler
+			 * ends the wait: sleep.  A yield loop (--yield-wait)
+			 * keeps the flusher runnable for milliseconds, which
+			 * the scheduler weighs as a busy thread: with one
+			 * CPU thread it pairs it 50/50 with a device thread
+			 * on one CPU instead of sharing two CPUs three ways.
+			 * The kernel's flush spins a few microseconds on
+			 * the hardware and never holds a run queue for
+			 * milliseconds (README, "Where the time goes"). */
+			if (iommu->yield_wait) {
 				yields++;
 				sched_yield();
 				continue;

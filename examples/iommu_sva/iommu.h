@@ -72,8 +72,9 @@ struct iommu_dev {
  * @flusher_tid: the kernel thread id of the last flusher (v5 worker, pgfree
  *	drain thread), for its scheduler statistics
  * @no_wait: the flush invalidates but does not wait for walks in flight
- * @sleep_wait: the flush waits for a walk in flight by spinning about a
- *	microsecond, then sleeping, instead of yielding (--sleep-wait)
+ * @yield_wait: the flush waits for a walk in flight by yielding, not by
+ *	spinning about a microsecond and then sleeping (--yield-wait: the
+ *	old wait, kept to compare)
  *	(--no-wait: shows that the wait is needed; never set by the test)
  * @devs: the devices
  * @nr_devs: how many
@@ -87,7 +88,7 @@ struct iommu {
 	_Atomic uint64_t flush_slow, flush_slow_ns, flush_yields;
 	_Atomic int flusher_tid;
 	bool no_wait;
-	bool sleep_wait;
+	bool yield_wait;
 	struct iommu_dev *devs;
 	unsigned int nr_devs;
 };

@@ -7,7 +7,7 @@
  * there (v5, pgfree).
  *
  *   pgfree_iommu_sva [--mode=none|v5|pgfree|all] [--seconds=S] [--threads=N]
- *                    [--devices=M] [--check] [--no-wait] [--sleep-wait] [--json]
+ *                    [--devices=M] [--check] [--no-wait] [--yield-wait] [--json]
  *
  * --no-wait makes the flush invalidate the caches without waiting for the
  * walks in flight: v5 and pgfree then show stale walks too, which is why
@@ -29,7 +29,7 @@
 #define NONE_CAP_S	10.0	/* mode none runs on until it sees the bug, or this */
 #define MAX_DEVICES	64
 
-static bool sleep_wait;	/* --sleep-wait: see iommu_flush_all() */
+static bool yield_wait;	/* --yield-wait: see iommu_flush_all() */
 
 struct result {
 	double seconds;
@@ -161,7 +161,7 @@ static int run_mode(enum mode mode, double seconds, unsigned int nr_cpus, unsign
 		goto out_pool;
 	iommu_init(&iommu, &pool, pt.root, devs, nr_devs);
 	iommu.no_wait = no_wait;
-	iommu.sleep_wait = sleep_wait;
+	iommu.yield_wait = yield_wait;
 	err = reclaim_start(&rec, mode, &pool, &iommu);
 	if (err)
 		goto out_pool;
@@ -290,7 +290,7 @@ static void print_json(enum mode m, const struct result *r, unsigned int nr_cpus
 static void usage(const char *argv0)
 {
 	fprintf(stderr, "usage: %s [--mode=none|v5|pgfree|all] [--seconds=S] [--threads=N] "
-		"[--devices=M] [--check] [--no-wait] [--sleep-wait] [--json]\n", argv0);
+		"[--devices=M] [--check] [--no-wait] [--yield-wait] [--json]\n", argv0);
 	exit(2);
 }
 
@@ -333,8 +333,8 @@ int main(int argc, char **argv)
 			check = true;
 		} else if (!strcmp(a, "--no-wait")) {
 			no_wait = true;
-		} else if (!strcmp(a, "--sleep-wait")) {
-			sleep_wait = true;
+		} else if (!strcmp(a, "--yield-wait")) {
+			yield_wait = true;
 		} else if (!strcmp(a, "--json")) {
 			json = true;
 		} else {

@@ -266,8 +266,8 @@ void iommu_flush_all(struct iommu *iommu)
 	t1 = pool_now_ns();
 	if (yields) {
 		/* Relaxed: counters, read after the threads are joined.  A
-		 * walk takes well under a microsecond on a CPU; a wait that
-		 * sleeps is mostly a device thread preempted inside its walk,
+		 * walk takes well under a microsecond on a CPU; a wait past
+		 * the spin is a device thread preempted inside its walk,
 		 * which the flusher must wait out. */
 		atomic_fetch_add_explicit(&iommu->flush_slow, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&iommu->flush_slow_ns, t1 - t0, memory_order_relaxed);

@@ -65,10 +65,11 @@ struct iommu_dev {
  * @epoch: the flush epoch, from 1; a flush moves it on
  * @flushes: flushes done
  * @flush_ns: their total wall time (one flusher at a time)
- * @flush_slow: flushes that found a device in an old-epoch walk and had to
- *	yield for it (a preempted device thread: see iommu_flush_all())
+ * @flush_slow: flushes that found a device still in an old-epoch walk
+ *	after the spin, and slept (or, --yield-wait, yielded) for it: a
+ *	preempted device thread (see iommu_flush_all())
  * @flush_slow_ns: their total wall time
- * @flush_yields: sched_yield() calls in those waits
+ * @flush_yields: sleeps (or yields) in those waits
  * @flusher_tid: the kernel thread id of the last flusher (v5 worker, pgfree
  *	drain thread), for its scheduler statistics
  * @no_wait: the flush invalidates but does not wait for walks in flight

@@ -46,6 +46,17 @@ def per_run(r):
         # /proc schedstat of the flusher since it started (just before the
         # run): runnable but waiting for a CPU, as a share of the run.
         "worker_runq_wait_share": r.get("worker_runq_wait_ns", 0) / (s * 1e9),
+        # Where the time goes (examples/iommu_sva/README.md, "Where the time
+        # goes"): flushes that had to wait out a device thread preempted in
+        # its walk, and how long those took; the share of a CPU thread's
+        # time spent waiting for frames (pool dry) and runnable without a
+        # CPU; the CPU the simulated devices take.
+        "flush_slow_share": r.get("flush_slow", 0) / max(r["flushes"], 1),
+        "flush_slow_ns": r.get("flush_slow_ns", 0) / max(r.get("flush_slow", 0), 1),
+        "pool_dry_wait_share": r.get("pool_wait_ns", 0) / (s * 1e9 * r["threads"]),
+        "producer_runq_share": r.get("producer_runq_ns", 0) / (s * 1e9 * r["threads"]),
+        "producer_cpu_share": r["producer_cpu_ns"] / (s * 1e9 * r["threads"]),
+        "device_cpu_s_per_s": r.get("dev_run_ns", 0) / (s * 1e9),
     }
 
 
@@ -101,7 +112,9 @@ def main():
              "reuse_p99_us", "wakeups_per_1000", "lock_wait_ns_per_free",
              "lock_hold_ns_per_free", "free_ns_per_free", "worker_cpu_ns_per_free",
              "worker_cpu_share", "flush_ns", "producer_cpu_ns_per_op", "preempted_per_s",
-             "pool_waits_per_s", "frees_per_op", "worker_runq_wait_share"]
+             "pool_waits_per_s", "frees_per_op", "worker_runq_wait_share",
+             "flush_slow_share", "flush_slow_ns", "pool_dry_wait_share",
+             "producer_runq_share", "producer_cpu_share", "device_cpu_s_per_s"]
     with open(os.path.join(out, "app_detail.csv"), "w") as f:
         f.write("mode,threads,oversubscribed,runs,stale_walks,pool_low_water,"
                 + ",".join(dcols) + ",map_unmap_per_s_q1,map_unmap_per_s_q3\n")
@@ -176,6 +189,31 @@ def main():
             r = ratio(t)
             if r is not None:
                 f.write("pgfree / v5 map+unmap/s: %.2fx\n" % r)
+            for m in ("v5", "pgfree"):
+                c = cells.get((m, t))
+                if c and "flush_slow_share" in c:
+                    f.write("  %-6s time: CPU thread on CPU %2.0f%%, runnable without a CPU "
+                            "%2.0f%%, waiting for frames %4.1f%%; devices %.2f CPU; "
+                            "flushes that waited out a preempted walk %2.0f%% (%.1f ms "
+                            "each), the rest < 1 us\n" % (
+                                m, 100 * c["producer_cpu_share"],
+                                100 * c["producer_runq_share"],
+                                100 * c["pool_dry_wait_share"], c["device_cpu_s_per_s"],
+                                100 * c["flush_slow_share"], c["flush_slow_ns"] / 1e6))
+            v, p = cells.get(("v5", t)), cells.get(("pgfree", t))
+            if v and p:
+                # What the free path can buy: the CPU threads' CPU time
+                # per operation in each mode, measured; at an equal CPU
+                # share their ratio bounds pgfree/v5.  The free call's
+                # wall time (sampled) also counts preemption inside the
+                # call (v5's wake-up of its worker preempts the waker), so
+                # it overstates the CPU the free path takes.
+                f.write("  CPU per op: v5 %.0f ns, pgfree %.0f ns: at an equal CPU share "
+                        "pgfree/v5 would be %.2fx; free call (wall, sampled): v5 %.0f ns, "
+                        "pgfree %.0f ns, %.3f frees per op\n" % (
+                            v["producer_cpu_ns_per_op"], p["producer_cpu_ns_per_op"],
+                            v["producer_cpu_ns_per_op"] / max(p["producer_cpu_ns_per_op"], 1),
+                            v["free_ns_per_free"], p["free_ns_per_free"], v["frees_per_op"]))
             f.write("\n")
         f.write("Targets (issue 13):\n")
         for name, ok, detail in targets:

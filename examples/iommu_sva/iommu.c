@@ -54,6 +54,10 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
+#include <time.h>
+
+#define WAIT_SPINS	1000	/* loads: about a microsecond */
+#define WAIT_SLEEP_NS	20000	/* then poll every 20 us, asleep */
 
 #include "iommu.h"
 
@@ -75,14 +79,19 @@ void iommu_init(struct iommu *iommu, struct pool *pool, uint64_t root,
 	atomic_init(&iommu->epoch, 1);
 	atomic_init(&iommu->flushes, 0);
 	atomic_init(&iommu->flush_ns, 0);
+	atomic_init(&iommu->flush_slow, 0);
+	atomic_init(&iommu->flush_slow_ns, 0);
+	atomic_init(&iommu->flush_yields, 0);
 	atomic_init(&iommu->flusher_tid, 0);
 	iommu->no_wait = false;
+	iommu->yield_wait = false;
 	iommu->devs = devs;
 	iommu->nr_devs = nr_devs;
 	for (unsigned int i = 0; i < nr_devs; i++) {
 		devs[i].iommu = iommu;
 		atomic_init(&devs[i].active, 0);
 		atomic_init(&devs[i].stale_walks, 0);
+		atomic_init(&devs[i].tid, 0);
 	}
 }
 
@@ -222,19 +231,52 @@ void iommu_flush_all(struct iommu *iommu)
 	/* Seq_cst: the flusher's half of point 2; its release half is what
 	 * new-epoch walks synchronize with (point 3). */
 	uint64_t new = atomic_fetch_add_explicit(&iommu->epoch, 1, memory_order_seq_cst) + 1;
+	uint64_t yields = 0, t1;
 
 	for (unsigned int i = 0; i < iommu->nr_devs && !iommu->no_wait; i++) {
 		uint64_t a;
 
 		/* Seq_cst: point 2; its acquire half gives point 4. */
-		while ((a = atomic_load_explicit(&iommu->devs[i].active,
-						 memory_order_seq_cst)) != 0 && a < new)
-			sched_yield();
+		for (unsigned int spins = 0;
+		     (a = atomic_load_explicit(&iommu->devs[i].active,
+					       memory_order_seq_cst)) != 0 && a < new;
+		     spins++) {
+			/* A walk on a CPU ends within a microsecond: spin
+			 * about that long.  Longer, the device thread was
+			 * preempted inside its walk, and only the scheduler
+			 * ends the wait: sleep.  A yield loop (--yield-wait)
+			 * keeps the flusher runnable for milliseconds, which
+			 * the scheduler weighs as a busy thread: with one
+			 * CPU thread it pairs it 50/50 with a device thread
+			 * on one CPU instead of sharing two CPUs three ways.
+			 * The kernel's flush spins a few microseconds on
+			 * the hardware and never holds a run queue for
+			 * milliseconds (README, "Where the time goes"). */
+			if (iommu->yield_wait) {
+				yields++;
+				sched_yield();
+				continue;
+			}
+			if (spins < WAIT_SPINS)
+				continue;
+			yields++;
+			nanosleep(&(struct timespec){ .tv_nsec = WAIT_SLEEP_NS }, NULL);
+		}
+	}
+	t1 = pool_now_ns();
+	if (yields) {
+		/* Relaxed: counters, read after the threads are joined.  A
+		 * walk takes well under a microsecond on a CPU; a wait past
+		 * the spin is a device thread preempted inside its walk,
+		 * which the flusher must wait out. */
+		atomic_fetch_add_explicit(&iommu->flush_slow, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&iommu->flush_slow_ns, t1 - t0, memory_order_relaxed);
+		atomic_fetch_add_explicit(&iommu->flush_yields, yields, memory_order_relaxed);
 	}
 	/* Relaxed: a counter, read after the threads are joined. */
 	atomic_fetch_add_explicit(&iommu->flushes, 1, memory_order_relaxed);
 	/* Relaxed: as above. */
-	atomic_fetch_add_explicit(&iommu->flush_ns, pool_now_ns() - t0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&iommu->flush_ns, t1 - t0, memory_order_relaxed);
 	/* Relaxed: an id to look the thread up by; orders nothing. */
 	atomic_store_explicit(&iommu->flusher_tid, (int)gettid(), memory_order_relaxed);
 }

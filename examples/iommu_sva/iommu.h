@@ -55,6 +55,7 @@ struct iommu_dev {
 	struct iommu_cache_entry psc[PT_LEVELS][PSC_SLOTS];
 	uint64_t translations, iotlb_hits, psc_hits, faults;
 	uint64_t seed;
+	_Atomic int tid;
 };
 
 /**
@@ -64,9 +65,17 @@ struct iommu_dev {
  * @epoch: the flush epoch, from 1; a flush moves it on
  * @flushes: flushes done
  * @flush_ns: their total wall time (one flusher at a time)
+ * @flush_slow: flushes that found a device still in an old-epoch walk
+ *	after the spin, and slept (or, --yield-wait, yielded) for it: a
+ *	preempted device thread (see iommu_flush_all())
+ * @flush_slow_ns: their total wall time
+ * @flush_yields: sleeps (or yields) in those waits
  * @flusher_tid: the kernel thread id of the last flusher (v5 worker, pgfree
  *	drain thread), for its scheduler statistics
  * @no_wait: the flush invalidates but does not wait for walks in flight
+ * @yield_wait: the flush waits for a walk in flight by yielding, not by
+ *	spinning about a microsecond and then sleeping (--yield-wait: the
+ *	old wait, kept to compare)
  *	(--no-wait: shows that the wait is needed; never set by the test)
  * @devs: the devices
  * @nr_devs: how many
@@ -77,8 +86,10 @@ struct iommu {
 	_Alignas(64) _Atomic uint64_t epoch;
 	_Atomic uint64_t flushes;
 	_Atomic uint64_t flush_ns;
+	_Atomic uint64_t flush_slow, flush_slow_ns, flush_yields;
 	_Atomic int flusher_tid;
 	bool no_wait;
+	bool yield_wait;
 	struct iommu_dev *devs;
 	unsigned int nr_devs;
 };

@@ -7,7 +7,7 @@
  * there (v5, pgfree).
  *
  *   pgfree_iommu_sva [--mode=none|v5|pgfree|all] [--seconds=S] [--threads=N]
- *                    [--devices=M] [--check] [--no-wait] [--json]
+ *                    [--devices=M] [--check] [--no-wait] [--yield-wait] [--json]
  *
  * --no-wait makes the flush invalidate the caches without waiting for the
  * walks in flight: v5 and pgfree then show stale walks too, which is why
@@ -29,6 +29,8 @@
 #define NONE_CAP_S	10.0	/* mode none runs on until it sees the bug, or this */
 #define MAX_DEVICES	64
 
+static bool yield_wait;	/* --yield-wait: see iommu_flush_all() */
+
 struct result {
 	double seconds;
 	uint64_t stale, translations;
@@ -38,6 +40,10 @@ struct result {
 	uint64_t consumer_cpu_ns, producer_cpu_ns;
 	uint64_t consumer_run_ns, consumer_wait_ns, consumer_slices;
 	long nvcsw, nivcsw;
+	unsigned long pool_dry;
+	uint64_t pool_wait_ns, producer_runq_ns;
+	uint64_t flush_slow, flush_slow_ns, flush_yields;
+	uint64_t dev_run_ns, dev_runq_ns, dev_slices;
 	uint64_t reuse_p50_ns, reuse_p99_ns;
 	long low_water;
 };
@@ -82,6 +88,31 @@ static void flusher_schedstat(struct iommu *iommu, struct result *res)
 		res->consumer_slices = slices;
 	}
 	fclose(f);
+}
+
+/* The device threads' /proc schedstat, summed, since they started. */
+static void devices_schedstat(struct iommu *iommu, struct result *res)
+{
+	for (unsigned int i = 0; i < iommu->nr_devs; i++) {
+		/* Relaxed: see device_thread(). */
+		int tid = atomic_load_explicit(&iommu->devs[i].tid, memory_order_relaxed);
+		unsigned long long run, wait, slices;
+		char path[64];
+		FILE *f;
+
+		if (!tid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu %llu %llu", &run, &wait, &slices) == 3) {
+			res->dev_run_ns += run;
+			res->dev_runq_ns += wait;
+			res->dev_slices += slices;
+		}
+		fclose(f);
+	}
 }
 
 static void start(pthread_t *thr, void *(*fn)(void *), void *arg)
@@ -130,6 +161,7 @@ static int run_mode(enum mode mode, double seconds, unsigned int nr_cpus, unsign
 		goto out_pool;
 	iommu_init(&iommu, &pool, pt.root, devs, nr_devs);
 	iommu.no_wait = no_wait;
+	iommu.yield_wait = yield_wait;
 	err = reclaim_start(&rec, mode, &pool, &iommu);
 	if (err)
 		goto out_pool;
@@ -169,6 +201,7 @@ static int run_mode(enum mode mode, double seconds, unsigned int nr_cpus, unsign
 	res->consumer_cpu_ns = cons1 - (mode == MODE_V5 ? cons0 : 0);
 	res->wakeups = reclaim_wakeups(&rec);
 	flusher_schedstat(&iommu, res);
+	devices_schedstat(&iommu, res);
 	/* Flush and free what is still queued, with the devices running. */
 	err = reclaim_stop(&rec);
 	atomic_store_explicit(&w.device_stop, true, memory_order_relaxed);
@@ -191,10 +224,16 @@ static int run_mode(enum mode mode, double seconds, unsigned int nr_cpus, unsign
 		res->producer_cpu_ns += c->cpu_ns;
 		res->nvcsw += c->nvcsw;
 		res->nivcsw += c->nivcsw;
+		res->pool_dry += c->pc.pool_dry;
+		res->pool_wait_ns += c->pc.pool_wait_ns;
+		res->producer_runq_ns += c->runq_ns;
 	}
 	/* Relaxed: the flushers are gone (joined or destroyed). */
 	res->flushes = atomic_load_explicit(&iommu.flushes, memory_order_relaxed);
 	res->flush_ns = atomic_load_explicit(&iommu.flush_ns, memory_order_relaxed);
+	res->flush_slow = atomic_load_explicit(&iommu.flush_slow, memory_order_relaxed);
+	res->flush_slow_ns = atomic_load_explicit(&iommu.flush_slow_ns, memory_order_relaxed);
+	res->flush_yields = atomic_load_explicit(&iommu.flush_yields, memory_order_relaxed);
 	res->stale = stale_now(&iommu);
 	for (unsigned int i = 0; i < nr_devs; i++)
 		res->translations += devs[i].translations;
@@ -228,7 +267,10 @@ static void print_json(enum mode m, const struct result *r, unsigned int nr_cpus
 	       "\"free_ns_per_free\":%.1f,\"lock_wait_ns_per_free\":%.1f,"
 	       "\"lock_hold_ns_per_free\":%.1f,\"worker_cpu_ns\":%llu,\"flush_ns_total\":%llu,"
 	       "\"producer_cpu_ns\":%llu,\"producer_nvcsw\":%ld,\"producer_nivcsw\":%ld,"
-	       "\"worker_run_ns\":%llu,\"worker_runq_wait_ns\":%llu,\"worker_slices\":%llu}\n",
+	       "\"worker_run_ns\":%llu,\"worker_runq_wait_ns\":%llu,\"worker_slices\":%llu,"
+	       "\"pool_dry\":%lu,\"pool_wait_ns\":%llu,\"producer_runq_ns\":%llu,"
+	       "\"flush_slow\":%llu,\"flush_slow_ns\":%llu,\"flush_yields\":%llu,"
+	       "\"dev_run_ns\":%llu,\"dev_runq_ns\":%llu,\"dev_slices\":%llu}\n",
 	       mode_name(m), nr_cpus, nr_devs, r->seconds, r->kernel_ops, r->tables_freed,
 	       (unsigned long long)r->flushes, (unsigned long long)r->stale,
 	       (unsigned long long)r->translations, r->pool_waits, r->low_water,
@@ -238,13 +280,17 @@ static void print_json(enum mode m, const struct result *r, unsigned int nr_cpus
 	       (unsigned long long)r->consumer_cpu_ns, (unsigned long long)r->flush_ns,
 	       (unsigned long long)r->producer_cpu_ns, r->nvcsw, r->nivcsw,
 	       (unsigned long long)r->consumer_run_ns, (unsigned long long)r->consumer_wait_ns,
-	       (unsigned long long)r->consumer_slices);
+	       (unsigned long long)r->consumer_slices, r->pool_dry,
+	       (unsigned long long)r->pool_wait_ns, (unsigned long long)r->producer_runq_ns,
+	       (unsigned long long)r->flush_slow, (unsigned long long)r->flush_slow_ns,
+	       (unsigned long long)r->flush_yields, (unsigned long long)r->dev_run_ns,
+	       (unsigned long long)r->dev_runq_ns, (unsigned long long)r->dev_slices);
 }
 
 static void usage(const char *argv0)
 {
 	fprintf(stderr, "usage: %s [--mode=none|v5|pgfree|all] [--seconds=S] [--threads=N] "
-		"[--devices=M] [--check] [--no-wait] [--json]\n", argv0);
+		"[--devices=M] [--check] [--no-wait] [--yield-wait] [--json]\n", argv0);
 	exit(2);
 }
 
@@ -287,6 +333,8 @@ int main(int argc, char **argv)
 			check = true;
 		} else if (!strcmp(a, "--no-wait")) {
 			no_wait = true;
+		} else if (!strcmp(a, "--yield-wait")) {
+			yield_wait = true;
 		} else if (!strcmp(a, "--json")) {
 			json = true;
 		} else {

@@ -22,12 +22,20 @@
  * (the back-pressure a real allocator would apply). */
 static unsigned int pt_alloc_frame(struct pt_cpu *cpu)
 {
-	long pfn;
+	long pfn = pool_alloc(cpu->pt->pool, cpu->part);
+	uint64_t t0;
 
-	while ((pfn = pool_alloc(cpu->pt->pool, cpu->part)) < 0) {
+	if (pfn >= 0)
+		return (unsigned int)pfn;
+	/* Dry: count the wait and its length (what the frames' late return
+	 * costs the CPU thread). */
+	cpu->pool_dry++;
+	t0 = pool_now_ns();
+	do {
 		cpu->pool_waits++;
 		sched_yield();
-	}
+	} while ((pfn = pool_alloc(cpu->pt->pool, cpu->part)) < 0);
+	cpu->pool_wait_ns += pool_now_ns() - t0;
 	return (unsigned int)pfn;
 }
 

@@ -66,7 +66,8 @@ struct pt_cpu {
 	struct pagetable *pt;
 	unsigned int part;
 	unsigned long tables_freed;
-	unsigned long pool_waits;
+	unsigned long pool_waits, pool_dry;
+	uint64_t pool_wait_ns;
 	uint64_t sampled, free_ns, lock_wait_ns, lock_hold_ns, wakeups;
 };
 

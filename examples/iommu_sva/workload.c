@@ -16,6 +16,8 @@
 #define _GNU_SOURCE	/* RUSAGE_THREAD */
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -56,6 +58,7 @@ void workload_init(struct workload *w, struct pagetable *pt, struct cpu_thread *
 		t->seed = 0x9e3779b97f4a7c15ull * (c + 1);
 		t->cpu_ns = 0;
 		t->nvcsw = t->nivcsw = 0;
+		t->runq_ns = 0;
 	}
 }
 
@@ -72,6 +75,20 @@ static uint64_t pick_range(uint64_t *seed, unsigned int id)
 	va += ((r >> 24) % 8) << 21;			/* PMD entry */
 	va += ((r >> 32) % (PT_ENTRIES - pages + 1)) << PAGE_SHIFT;
 	return va | (pages - 1);
+}
+
+/* The calling thread's time runnable but waiting for a CPU (schedstat). */
+static uint64_t thread_runq_ns(void)
+{
+	unsigned long long run = 0, wait = 0;
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu", &run, &wait) != 2)
+		wait = 0;
+	fclose(f);
+	return wait;
 }
 
 static uint64_t thread_cpu_ns(void)
@@ -93,13 +110,14 @@ void *kernel_thread(void *arg)
 {
 	struct cpu_thread *t = arg;
 	struct workload *w = t->w;
-	uint64_t mask = PAGE_SIZE - 1, cpu0;
+	uint64_t mask = PAGE_SIZE - 1, cpu0, rq0;
 	struct rusage ru0, ru1;
 
 	/* Acquire: nothing to order really; the start gate, polled so that no
 	 * futex or barrier is inside the timed window. */
 	while (!atomic_load_explicit(&w->go, memory_order_acquire))
 		sched_yield();
+	rq0 = thread_runq_ns();
 	cpu0 = thread_cpu_ns();
 	getrusage(RUSAGE_THREAD, &ru0);
 	/* Relaxed: a stop request orders nothing; join does. */
@@ -122,6 +140,7 @@ void *kernel_thread(void *arg)
 		atomic_store_explicit(&t->hint[slot], range, memory_order_relaxed);
 	}
 	t->cpu_ns = thread_cpu_ns() - cpu0;
+	t->runq_ns = thread_runq_ns() - rq0;
 	getrusage(RUSAGE_THREAD, &ru1);
 	t->nvcsw = ru1.ru_nvcsw - ru0.ru_nvcsw;
 	t->nivcsw = ru1.ru_nivcsw - ru0.ru_nivcsw;
@@ -141,6 +160,9 @@ void *device_thread(void *arg)
 	struct workload *w = ctx->w;
 	uint64_t mask = PAGE_SIZE - 1, pte;
 
+	/* Relaxed: an id for main to read our schedstat by, after join of
+	 * the CPU threads; orders nothing. */
+	atomic_store_explicit(&dev->tid, (int)gettid(), memory_order_relaxed);
 	/* Relaxed: as in kernel_thread(). */
 	while (!atomic_load_explicit(&w->device_stop, memory_order_relaxed)) {
 		uint64_t r = xorshift64(&dev->seed);

@@ -45,6 +45,7 @@ struct cpu_thread {
 	uint64_t seed;
 	uint64_t cpu_ns;
 	long nvcsw, nivcsw;
+	uint64_t runq_ns;
 };
 
 /**

@@ -65,6 +65,15 @@ for a in "$@"; do
 done
 
 t_start=$(date +%s)
+# Let the load of whatever ran just before settle (at most 2 minutes), so
+# that the recorded start load says whether other work shares the CPUs.
+for _ in $(seq 24); do
+	awk -v n="$(nproc)" '{ exit !($1 > (n / 4 > 0.3 ? n / 4 : 0.3)) }' /proc/loadavg || break
+	[ "${PGFREE_BENCH_NO_WAIT:-0}" = 1 ] && break
+	[ -z "${waited:-}" ] && echo "bench.sh: waiting for the load average to settle: $(cut -d' ' -f1-3 /proc/loadavg)"
+	waited=1
+	sleep 5
+done
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 scripts/deps.sh bench

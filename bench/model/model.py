@@ -128,13 +128,16 @@ POLICY_PREF = ("delay", "none", "kernel", "nodelay", "own")
 
 def load_rows_v2(data):
     """pgfree-bench/2 (bench/report.py): rows with design, policy, threads,
-    items_per_second {median, q1, q3, ...}, oversubscribed."""
+    producer_items_per_second / items_per_second {median, q1, q3, ...},
+    oversubscribed."""
     out = {}
     for r in data["rows"]:
         if r.get("workload") != "enqueue" and not str(r.get("name", "")).startswith("enqueue/"):
             continue
         design, n = r.get("design"), r.get("threads")
-        ips = r.get("items_per_second")
+        # The producer-side rate (stall time excluded) when present: the
+        # model predicts what producers can defer, not the consumer's pace.
+        ips = r.get("producer_items_per_second") or r.get("items_per_second")
         if design is None or n is None or ips is None:
             m = ROW.match(str(r.get("name", "")))
             if not m:

@@ -332,8 +332,8 @@ def main():
     p("included, bounded by how fast the consumer releases (it shares the CPUs with")
     p("the producers); stall = median share of a window spent waiting.  In")
     p("oversubscribed columns the producer-side rate over-counts (a stalled producer")
-    p("yields its CPU to another producer, whose window counts that time too): read")
-    p("the sustained rate there.")
+    p("yields its CPU to another producer, whose window counts that time too), so")
+    p("those cells show only the sustained rate, in the plots too.")
     p("")
     for key, what in ((PROD, "producer side"), ("items_per_second", "sustained")):
         for pol in TABLE_POLICIES:
@@ -349,6 +349,9 @@ def main():
                     r = enq.get((d, dp, t))
                     if not r:
                         row += "%28s" % "-"
+                        continue
+                    if key == PROD and r["oversubscribed"]:
+                        row += "%28s" % "(see sustained)"
                         continue
                     ips = r.get(key, r["items_per_second"])
                     pc = rate("percpu", pol, t, key)
@@ -613,11 +616,13 @@ def plots(out, threads, designs, enq, npin, pol_of, e2e, gd, g):
                 d if pol_of(d, pol) == pol else "%s(%s)" % (d, pol_of(d, pol)) for d in ds) + "\n")
             for t in threads:
                 f.write("%d " % t + " ".join(
-                    "%.4f" % (prod(enq[(d, pol_of(d, pol), t)])["median"] / 1e6)
+                    "%.4f" % ((enq[(d, pol_of(d, pol), t)]["items_per_second"]
+                               if enq[(d, pol_of(d, pol), t)]["oversubscribed"]
+                               else prod(enq[(d, pol_of(d, pol), t)]))["median"] / 1e6)
                     if (d, pol_of(d, pol), t) in enq else "NaN" for d in ds) + "\n")
         xmax = max(threads) * 1.5
         gp += ["set output '%s/enqueue_%s.png'" % (out, pol),
-               "set title 'enqueue, policy %s: aggregate producer-side rate (median); shaded: oversubscribed "
+               "set title 'enqueue, policy %s: producer-side rate (median; shaded, oversubscribed: sustained) "
                "(more producers than CPUs; not judged)'" % pol,
                "set xlabel 'producer threads'", "set ylabel 'M descriptors / s'",
                "set logscale xy 2",

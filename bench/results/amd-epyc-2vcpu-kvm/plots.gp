@@ -34,7 +34,7 @@ set linetype 30 lc rgb '#ff9896' lw 2 dt 2 pt 4
 set linetype 31 lc rgb '#c5b0d5' lw 2 dt 2 pt 5
 set linetype 32 lc rgb '#c49c94' lw 2 dt 2 pt 6
 set output 'bench/results/amd-epyc-2vcpu-kvm/enqueue_delay.png'
-set title 'enqueue, policy delay: aggregate rate (median); shaded: oversubscribed (more producers than CPUs; not judged)'
+set title 'enqueue, policy delay: producer-side rate (median; shaded, oversubscribed: sustained) (more producers than CPUs; not judged)'
 set xlabel 'producer threads'
 set ylabel 'M descriptors / s'
 set logscale xy 2
@@ -48,7 +48,7 @@ unset object 1
 unset logscale
 set autoscale x
 set output 'bench/results/amd-epyc-2vcpu-kvm/enqueue_nodelay.png'
-set title 'enqueue, policy nodelay: aggregate rate (median); shaded: oversubscribed (more producers than CPUs; not judged)'
+set title 'enqueue, policy nodelay: producer-side rate (median; shaded, oversubscribed: sustained) (more producers than CPUs; not judged)'
 set xlabel 'producer threads'
 set ylabel 'M descriptors / s'
 set logscale xy 2

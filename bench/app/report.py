@@ -266,7 +266,7 @@ def main():
         gp = os.path.join(out, "app_plot.gp")
         with open(gp, "w") as f:
             f.write("""set terminal pngcairo size 1200,450 noenhanced font ",10"
-set output '{o}/app.png'
+set output 'app.png'
 set multiplot layout 1,3 title "iommu_sva: N CPU threads freeing page tables under SVA ({cpus} CPUs; N > {cpus} oversubscribed; medians, bars = IQR)"
 set logscale x 2
 set xrange [0.7:23]
@@ -281,8 +281,9 @@ plot '{d}' u 1:9 w lp t 'v5', '' u 1:10 w lp t 'pgfree'
 set title "unlink-to-reuse p99 (us)"
 plot '{d}' u 1:11 w lp t 'v5', '' u 1:12 w lp t 'pgfree'
 unset multiplot
-""".format(o=out, d=dat, cpus=a.cpus))
-        r = subprocess.run(["gnuplot", gp], capture_output=True, text=True)
+""".format(d=os.path.basename(dat), cpus=a.cpus))
+        # Relative names, run in OUTDIR: the committed script works anywhere.
+        r = subprocess.run(["gnuplot", "app_plot.gp"], capture_output=True, text=True, cwd=out)
         if r.returncode:
             print("app stage: gnuplot failed:\n" + r.stderr)
     print(open(os.path.join(out, "app_summary.txt")).read())

@@ -254,16 +254,7 @@ int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *n
 	struct pgfree_slot *slot;
 	bool reached = false;
 
-#ifdef PGFREE_RSEQ_ASM
-	if (pgfree_likely(dom->rseq)) {
-		bool was_empty;
-
-		/* No locked instruction; rseq.c.  Never MARK_EXACT. */
-		slot = pgfree_rseq_push(dom, node, &was_empty);
-		rseq_added_slow(dom, slot, was_empty);
-		return 0;
-	}
-#endif
+	/* rseq domains never come here: pgfree_defer() pushes for them first. */
 	slot = this_cpu_slot(dom);
 
 	if (pgfree_unlikely(dom->mark_mode == PGFREE_MARK_EXACT))

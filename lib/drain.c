@@ -14,10 +14,11 @@
  * ->release() that received n.
  *
  * 1. Only a drain detaches or releases, and drains are serialized.
- *    Every path that runs __take, ->flush() or ->release() is a function
- *    prefixed __ and runs with dom->drain_lock held: __pgfree_drain() is the
- *    only one, and the drain thread, pgfree_drain(), pgfree_barrier() and
- *    destroy all call it under the lock.  So at any time one thread owns the
+ *    Every path that runs __take, ->flush() or ->release() runs with
+ *    dom->drain_lock held: __pgfree_drain() (called under the lock by the
+ *    drain thread, pgfree_drain(), pgfree_barrier() and destroy) and the
+ *    drain thread's gather(), which only runs __take into dom->carry,
+ *    under the lock too.  So at any time one thread owns the
  *    consumer side (the "single writer"), and dom->carry needs no atomics.
  *
  * 2. L(n) happens-before X(n).
@@ -508,9 +509,11 @@ static void gather(struct pgfree_domain *dom, uint64_t opened)
 
 		/*
 		 * Relaxed: hints to stop gathering early.  A caller's drain
-		 * whose flush kept its batch sets kept and wakes this thread;
-		 * leaving here lets the loop retry it after its back-off
-		 * instead of after the rest of the delay.
+		 * whose flush kept its batch sets kept (its wake-up reaches a
+		 * parked thread, not this sleep, so this thread sees it within
+		 * one slice); leaving here lets the loop retry the batch now
+		 * and then after its back-off, instead of after the rest of
+		 * the delay.
 		 */
 		if (atomic_load_explicit(&dom->kick, memory_order_relaxed) ||
 		    atomic_load_explicit(&dom->stop, memory_order_relaxed) ||

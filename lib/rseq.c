@@ -53,9 +53,15 @@
  *     make P4, P5 and everything the producer wrote before the defer
  *     visible to D3's plain loads: membarrier() turns the producer's
  *     compiler barrier ("memory" clobber of the asm) into a full barrier,
- *     which is its documented contract.  A P5 after the flip targets the
- *     new active head (R2), not H.  So D3 sees every node committed to H,
- *     with its ->next and its contents.
+ *     which is its documented contract.  The case that matters is not
+ *     whether P5 came before the flip but whether it came before the
+ *     membarrier's barrier on c: a section whose P2 read ->active before
+ *     the flip may still commit to H after the flip, but only before that
+ *     barrier (the IPI or the context switch aborts it otherwise), so the
+ *     barrier on c follows P5 and the argument above applies; a section
+ *     that reaches P2 after that barrier reads the new active head (R2)
+ *     and never writes H.  So D3 sees every node committed to H, with its
+ *     ->next and its contents.
  *
  * R4. Exactly once, nothing lost.  A commit is one store, so a node is on
  *     one head or on none (an aborted section stored only into its own
@@ -76,9 +82,16 @@
  *     non-empty, whose producer did the check; a flip makes a fresh,
  *     empty head active, so the first producer after a flip does it again.
  *
- * Memory orders: ->active is stored relaxed by D1 and loaded relaxed by
- * D3, both under drain_lock (the flip's ordering against the producers is
- * the membarrier's, R2).  D3's load and store of an inactive head are
+ * Memory orders: ->active is stored with release by D1 and loaded relaxed
+ * by D3, both under drain_lock.  The flip's ordering against the sections
+ * of this round is the membarrier's (R2); the release is for the next
+ * round: a producer may see round k+1's flip before that round's
+ * membarrier, and its P3 must then see the NULL that round k's D3 stored
+ * in the head it flips back to, not the chain taken.  The unlock and lock
+ * of drain_lock between two takes would give that on their own only to
+ * threads that take the lock; the release store gives it to the producers
+ * (free on x86-64, an STLR on AArch64), whose P2 is an address dependency
+ * for P3.  D3's load and store of an inactive head are
  * relaxed for the same reason (R3).  The producers' accesses are in
  * assembly: plain moves on x86-64 (TSO: each store is a release), and on
  * AArch64 plain loads and stores but a store-release for P5, so that a
@@ -96,8 +109,9 @@
  * and nr_slots covers every possible CPU (a CPU without its own slot would
  * share one, which rseq does not protect).
  *
- * A thread with no rseq registration (cpu_id < 0: clone() without glibc,
- * or unregistered) cannot run a section (P1 never passes); it pushes on
+ * A thread with no rseq registration (cpu_id < 0: it unregistered, or
+ * glibc's tunable turned registration off after the domain chose rseq)
+ * cannot run a section (P1 never passes); it pushes on
  * the domain's spill list, an ordinary CAS llist that D3's drain takes with
  * an acquire exchange, so drain.c's step 2 holds for it as for the CAS
  * design, and has_work() reads it too.
@@ -110,7 +124,12 @@
  * dlclose(): a thread's rseq_cs keeps pointing to the descriptor after its
  * last section (the kernel clears it lazily), so the shared library is
  * linked -z nodelete: unloading it would leave the kernel a dangling
- * pointer to read on that thread's next preemption (SIGSEGV).  fork_prepare() holds drain_lock, so no D1-D3 is
+ * pointer to read on that thread's next preemption (SIGSEGV).  A program
+ * that links the static library into a plugin it unloads must not use
+ * PGFREE_F_RSEQ.  Threads made by a raw clone(CLONE_VM) that share their
+ * creator's TLS (and so its rseq area) are not supported.
+ *
+ * fork_prepare() holds drain_lock, so no D1-D3 is
  * half done in the copy; a section another thread had half run does not
  * exist in the child, and the heads it had not committed to are intact.
  */
@@ -120,6 +139,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -215,6 +236,8 @@ bool pgfree_rseq_usable(const struct pgfree_domain *dom)
 static void __rseq_fence(struct pgfree_domain *dom, int cpu)
 {
 	uint64_t pause = 0;
+	bool reregistered = false;
+	int err;
 
 	dom->rseq_fences++;
 	for (;;) {
@@ -227,13 +250,30 @@ static void __rseq_fence(struct pgfree_domain *dom, int cpu)
 			r = sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0);
 		if (!r)
 			return;
-		if (errno == EPERM && !membarrier_register())
-			continue;	/* a fork child: the registration is per process */
-		if (errno == EINVAL && cpu >= 0 && !dom->rseq_no_cpu_flag) {
-			dom->rseq_no_cpu_flag = true;	/* a kernel before 5.10 */
+		err = errno;	/* before membarrier_register() can change it */
+		if (err == EPERM && !reregistered) {
+			reregistered = true;
+			if (!membarrier_register())
+				continue;	/* a fork child: the registration is per process */
+		}
+		if (err == EINVAL && cpu >= 0 && !dom->rseq_no_cpu_flag) {
+			/* FLAG_CPU refused (kept as a fallback): fence every CPU. */
+			dom->rseq_no_cpu_flag = true;
 			continue;
 		}
-		pgfree_backoff(&pause);		/* -ENOMEM: try again */
+		if (err == ENOSYS || err == EPERM) {
+			/*
+			 * The command went away after create chose the rseq push
+			 * (a seccomp filter installed since, say).  D1 already
+			 * flipped: without the fence D3 may not take the old
+			 * heads, and no other fence exists.  Retrying would hold
+			 * drain_lock for ever, silently; stop loudly instead.
+			 */
+			fprintf(stderr, "pgfree: membarrier(PRIVATE_EXPEDITED_RSEQ) failed: %s; "
+				"an rseq domain cannot drain safely without it\n", strerror(err));
+			abort();
+		}
+		pgfree_backoff(&pause);		/* ENOMEM and the like: try again */
 	}
 }
 
@@ -262,8 +302,12 @@ void __pgfree_rseq_take(struct pgfree_domain *dom, struct pgfree_batch *batch)
 		/* Skip empty lists: a flip would cost a membarrier for nothing. */
 		if (pgfree_llist_empty(act))
 			continue;
-		/* D1.  Relaxed: the membarrier below orders it (R2). */
-		atomic_store_explicit(&slot->active, other_head(slot, act), memory_order_relaxed);
+		/*
+		 * D1.  The membarrier below orders it against this round's
+		 * sections (R2); release for the next round's (see "Memory
+		 * orders" above).
+		 */
+		atomic_store_explicit(&slot->active, other_head(slot, act), memory_order_release);
 		flipped++;
 		last = (int)i;
 	}

@@ -203,8 +203,8 @@ migrated:
  * interrupted one restarts).  No locked instruction on the way unless
  * aborted.
  *
- * A thread without an rseq registration (its cpu_id is negative: made by
- * clone() directly, or unregistered) would fail P1 for ever; it pushes on
+ * A thread without an rseq registration (its cpu_id is negative: it
+ * unregistered) would fail P1 for ever; it pushes on
  * dom->rseq_spill with a release CAS instead, and the drain takes that
  * list with an exchange.
  *
@@ -223,9 +223,21 @@ static inline struct pgfree_slot *pgfree_rseq_push(struct pgfree_domain *dom,
 		 * the slots cover every possible CPU.
 		 */
 		uint32_t cpu = __atomic_load_n(&rs->cpu_id_start, __ATOMIC_RELAXED);
-		struct pgfree_slot *slot = &dom->slots[cpu];
+		struct pgfree_slot *slot;
 		struct pgfree_llist_node *old;
-		int r = pgfree_rseq_push_slot(rs, cpu, slot, node, &old);
+		int r;
+
+		/*
+		 * Create checked that the slots cover every possible CPU; a
+		 * CPU numbered past them anyway (a checkpoint restored on a
+		 * bigger host) must not index past the array: spill instead.
+		 */
+		if (pgfree_unlikely(cpu >= dom->nr_slots)) {
+			*was_empty = pgfree_llist_add(node, &dom->rseq_spill);
+			return NULL;
+		}
+		slot = &dom->slots[cpu];
+		r = pgfree_rseq_push_slot(rs, cpu, slot, node, &old);
 
 		if (pgfree_likely(!r)) {
 			*was_empty = !old;

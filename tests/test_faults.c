@@ -103,30 +103,55 @@ Test(faults, give_up_without_give_back_is_retried, .timeout = 60)
 	cr_assert_eq(tracker_verify(&t, d, 10, msg, sizeof(msg)), 0, "%s", msg);
 }
 
+/*
+ * A barrier reports a give-up that happened while it waited.  Without a
+ * drain thread the barrier drains in the caller, so the give-up happens
+ * inside it: -ECANCELED, always.  With one, the drain thread may give the
+ * batch up before the barrier is even called (a loaded machine, TSan's
+ * yields), and then the barrier has nothing left to wait for: 0 is as
+ * right as -ECANCELED, and which one comes is a matter of timing, so the
+ * test asserts only what holds either way: every descriptor given back or
+ * released exactly once by the time the barrier returns, at least one of
+ * them given back, and the next barrier clean.
+ */
 Test(faults, barrier_reports_a_give_up, .timeout = 60)
 {
-	for (size_t k = 0; k < sizeof(designs) / sizeof(designs[0]); k++) {
-		struct tracker t;
-		struct tdesc d[10];
-		struct pgfree_domain *dom;
-		char msg[512];
-		int r;
+	static const unsigned int flag_sets[] = { PGFREE_F_NO_THREAD, 0 };
 
-		tracker_init(&t);
-		t.fail_err = PGFREE_FLUSH_GIVE_UP;
-		atomic_store(&t.fail_first, 1);
-		tdesc_init(d, 10, 0);
-		dom = make(&t, designs[k], 0, true);
-		for (int i = 0; i < 10; i++)
-			cr_assert_eq(tracker_defer(&t, dom, &d[i]), 0);
-		r = pgfree_barrier(dom);
-		cr_assert_eq(r, -ECANCELED, "%s: barrier returned %d after a give-up",
-			     pgfree_design_name(designs[k]), r);
-		/* The give-up is history: the next barrier is clean. */
-		cr_assert_eq(pgfree_barrier(dom), 0);
-		cr_assert_eq(pgfree_domain_destroy(dom), 0);
-		cr_assert_eq(tracker_verify(&t, d, 10, msg, sizeof(msg)), 0, "%s", msg);
-		cr_assert_eq(atomic_load(&t.given_back) + atomic_load(&t.released), 10);
+	for (size_t f = 0; f < sizeof(flag_sets) / sizeof(flag_sets[0]); f++) {
+		for (size_t k = 0; k < sizeof(designs) / sizeof(designs[0]); k++) {
+			const char *name = pgfree_design_name(designs[k]);
+			bool threadless = flag_sets[f] & PGFREE_F_NO_THREAD;
+			struct tracker t;
+			struct tdesc d[10];
+			struct pgfree_domain *dom;
+			char msg[512];
+			int r;
+
+			tracker_init(&t);
+			t.fail_err = PGFREE_FLUSH_GIVE_UP;
+			atomic_store(&t.fail_first, 1);
+			tdesc_init(d, 10, 0);
+			dom = make(&t, designs[k], flag_sets[f], true);
+			for (int i = 0; i < 10; i++)
+				cr_assert_eq(tracker_defer(&t, dom, &d[i]), 0);
+			r = pgfree_barrier(dom);
+			if (threadless)
+				cr_assert_eq(r, -ECANCELED, "%s, no thread: barrier returned %d "
+					     "after a give-up", name, r);
+			else
+				cr_assert(r == -ECANCELED || r == 0, "%s: barrier returned %d",
+					  name, r);
+			cr_assert_eq(atomic_load(&t.given_back) + atomic_load(&t.released), 10,
+				     "%s: the barrier returned before every descriptor was "
+				     "released or given back", name);
+			cr_assert_gt(atomic_load(&t.given_back), 0, "%s: nothing given back", name);
+			/* The give-up is history: the next barrier is clean. */
+			cr_assert_eq(pgfree_barrier(dom), 0);
+			cr_assert_eq(pgfree_domain_destroy(dom), 0);
+			cr_assert_eq(tracker_verify(&t, d, 10, msg, sizeof(msg)), 0, "%s", msg);
+			cr_assert_eq(atomic_load(&t.given_back) + atomic_load(&t.released), 10);
+		}
 	}
 }
 

@@ -479,15 +479,19 @@ def main():
         else:
             check(None, "percpu/%s >= 5x v5_kernel at 2 threads: rows missing or "
                   "oversubscribed" % pol)
+    def floor_cost(d, pol, limit):
+        # One producer's cost per defer against the floor's, both producer-side.
+        what = "%s/%s 1-thread cost <= %.1fx the floor" % (d, pol, limit)
+        a_, f_ = usable(d, pol, 1), usable("floor", "none", 1)
+        if not (a_ and f_):
+            check(None, what + ": rows missing")
+            return
+        r = prod_ns(a_) / prod_ns(f_)
+        rs = a_["ns_per_op_per_thread"]["median"] / f_["ns_per_op_per_thread"]["median"]
+        check(r <= limit, "%s: %.2fx (sustained %.2fx)" % (what, r, rs))
+
     for pol in TABLE_POLICIES:
-        a_, f_ = usable("percpu", pol, 1), usable("floor", "none", 1)
-        if a_ and f_:
-            r = prod_ns(a_) / prod_ns(f_)
-            rs = a_["ns_per_op_per_thread"]["median"] / f_["ns_per_op_per_thread"]["median"]
-            check(r <= 1.5, "percpu/%s 1-thread cost <= 1.5x the floor: %.2fx (sustained %.2fx)"
-                  % (pol, r, rs))
-        else:
-            check(None, "percpu/%s 1-thread cost <= 1.5x the floor: rows missing" % pol)
+        floor_cost("percpu", pol, 1.5)
     peers = [d for d in designs
              if any(r.get("peer", d in PEERS) for (dd, pp, tt), r in enq.items() if dd == d)]
     for pol in TABLE_POLICIES:
@@ -514,14 +518,7 @@ def main():
     # The rseq push (issue 11): cheaper than the floor's private locked add,
     # and no worse end to end than the CAS push it would replace.
     for pol in TABLE_POLICIES:
-        a_, f_ = usable("percpu_rseq", pol, 1), usable("floor", "none", 1)
-        if a_ and f_:
-            r = prod_ns(a_) / prod_ns(f_)
-            rs = a_["ns_per_op_per_thread"]["median"] / f_["ns_per_op_per_thread"]["median"]
-            check(r <= 1.0, "percpu_rseq/%s 1-thread cost <= 1.0x the floor: %.2fx "
-                  "(sustained %.2fx)" % (pol, r, rs))
-        else:
-            check(None, "percpu_rseq/%s 1-thread cost <= 1.0x the floor: rows missing" % pol)
+        floor_cost("percpu_rseq", pol, 1.0)
     e2e_by = {(r["design"], r["policy"], r.get("flush_ns")): r for r in rows
               if r.get("workload") == "end_to_end" and "items_per_second" in r}
     for pol in TABLE_POLICIES:

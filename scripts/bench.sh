@@ -11,7 +11,12 @@
 #
 # Installs missing Debian packages (scripts/deps.sh bench), builds an
 # optimized pgfree_bench and pgfree_bench_lockstat in build/bench, and
-# writes to bench/results/<machine>/ (or --out=DIR):
+# writes to bench/results/<machine>/ (or --out=DIR).  With PGFREE_PREBUILT=1
+# it installs and builds nothing and runs the binaries already in build/bench,
+# build/app and build/model (the stages honour it too): for a host with no
+# compiler or package mirror, given binaries built by this script on another
+# host of the same architecture (their shared libraries on LD_LIBRARY_PATH).
+# Writes:
 #   bench.json     every row (median, quartiles, IQR of the repetitions);
 #                  the format is documented at the top of bench/report.py
 #   summary.txt    the tables for both batching policies, lock statistics,
@@ -76,7 +81,8 @@ for _ in $(seq 24); do
 done
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-scripts/deps.sh bench
+prebuilt=${PGFREE_PREBUILT:-0}
+[ "$prebuilt" = 1 ] || scripts/deps.sh bench
 
 # ---- the machine's name ----------------------------------------------------
 # The hypervisor (a VM's vCPUs), not a container: containers share the CPUs.
@@ -161,10 +167,19 @@ smt=$(LC_ALL=C lscpu 2>/dev/null | sed -n 's/^Thread(s) per core: *//p')
 
 # ---- build ------------------------------------------------------------------
 build=build/bench
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DPGFREE_BUILD_BENCH=ON \
-	-DPGFREE_BUILD_TESTS=OFF -DPGFREE_BUILD_SHARED=OFF >/dev/null
-cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" \
-	--target pgfree_bench pgfree_bench_lockstat >/dev/null
+if [ "$prebuilt" = 1 ]; then
+	for b in pgfree_bench pgfree_bench_lockstat; do
+		[ -x "$build/bench/$b" ] || {
+			echo "bench.sh: PGFREE_PREBUILT=1 but $build/bench/$b is missing" >&2
+			exit 1
+		}
+	done
+else
+	cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DPGFREE_BUILD_BENCH=ON \
+		-DPGFREE_BUILD_TESTS=OFF -DPGFREE_BUILD_SHARED=OFF >/dev/null
+	cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" \
+		--target pgfree_bench pgfree_bench_lockstat >/dev/null
+fi
 
 # ---- run --------------------------------------------------------------------
 t_bench=$(date +%s)

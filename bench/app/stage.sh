@@ -46,11 +46,17 @@ threads=${APP_THREADS:-"1 2 4 8 16"}
 none_secs=0.3
 
 bdir="$root/build/app"
-cmake -S "$root" -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DPGFREE_BUILD_EXAMPLES=ON \
-	-DPGFREE_BUILD_TESTS=OFF -DPGFREE_BUILD_BENCH=OFF -DPGFREE_BUILD_RCU=OFF \
-	-DPGFREE_BUILD_SHARED=OFF >/dev/null
-cmake --build "$bdir" -j 2 --target pgfree_iommu_sva >/dev/null
 bin="$bdir/examples/iommu_sva/pgfree_iommu_sva"
+# PGFREE_PREBUILT=1 (scripts/bench.sh): run the binary already there.
+if [ "${PGFREE_PREBUILT:-0}" != 1 ]; then
+	cmake -S "$root" -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DPGFREE_BUILD_EXAMPLES=ON \
+		-DPGFREE_BUILD_TESTS=OFF -DPGFREE_BUILD_BENCH=OFF -DPGFREE_BUILD_RCU=OFF \
+		-DPGFREE_BUILD_SHARED=OFF >/dev/null
+	cmake --build "$bdir" -j 2 --target pgfree_iommu_sva >/dev/null
+elif [ ! -x "$bin" ]; then
+	echo "app stage: PGFREE_PREBUILT=1 but $bin is missing" >&2
+	exit 1
+fi
 
 raw="$out/app_raw.jsonl"
 : >"$raw"

@@ -22,7 +22,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-shared=${PGFREE_LINUX_619:-$here/../../../shared/linux-6.19}
+. "$here/lib.sh"
 
 skip() {
 	echo "check-patch.sh: SKIP: $*"
@@ -33,7 +33,7 @@ fail() {
 	exit 1
 }
 
-[ -f "$shared/mm/pgtable-generic.c" ] && [ -f "$shared/include/linux/mm_types.h" ] ||
+v619_have_files ||
 	skip "no v6.19 files at $shared (../shared is absent); nothing to check the patch against"
 command -v git >/dev/null 2>&1 || skip "git not found"
 command -v perl >/dev/null 2>&1 || skip "perl not found (checkpatch.pl needs it)"
@@ -48,16 +48,6 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 
-# Same rule as make-patch.sh: from "#ifdef CONFIG_ASYNC_KERNEL_PGTABLE_FREE"
-# (the first after the marker line, in a file that has one) to the end.
-section() {
-	awk -v marked="$2" '
-	marked == "yes" && !past && /^\/\* ---- mm\/pgtable-generic\.c: / { past = 1; next }
-	(marked != "yes" || past) && !on && $0 == "#ifdef CONFIG_ASYNC_KERNEL_PGTABLE_FREE" { on = 1 }
-	on { print }
-	' "$1"
-}
-
 # 1. The baseline the shim test runs is v6.19's text.
 section "$shared/mm/pgtable-generic.c" no >"$tmp/v619-section"
 section "$here/v5/pgtable-generic.c" yes >"$tmp/v5-section"
@@ -70,9 +60,7 @@ echo "check-patch.sh: v5/pgtable-generic.c is v6.19's section ($(wc -l <"$tmp/v5
 
 # 2. Applies to the real files, no offset (git apply never fuzzes).
 tree=$tmp/linux
-mkdir -p "$tree/mm" "$tree/include/linux"
-cp "$shared/mm/pgtable-generic.c" "$tree/mm/"
-cp "$shared/include/linux/mm_types.h" "$tree/include/linux/"
+v619_tree "$tree"
 if ! (cd "$tree" && git apply --check -v "$patch") >"$tmp/apply" 2>&1; then
 	cat "$tmp/apply" >&2
 	fail "git apply --check failed"

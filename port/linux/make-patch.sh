@@ -27,7 +27,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-shared=${PGFREE_LINUX_619:-$here/../../../shared/linux-6.19}
+. "$here/lib.sh"
 mode=${1:-write}
 case "$mode" in
 write | --stdout | --check) ;;
@@ -37,7 +37,7 @@ write | --stdout | --check) ;;
 	;;
 esac
 
-if [ ! -f "$shared/mm/pgtable-generic.c" ] || [ ! -f "$shared/include/linux/mm_types.h" ]; then
+if ! v619_have_files; then
 	echo "make-patch.sh: SKIP: no v6.19 files at $shared (../shared is absent)" >&2
 	exit 77
 fi
@@ -64,24 +64,12 @@ export GIT_CONFIG_NOSYSTEM GIT_CONFIG_GLOBAL HOME GIT_AUTHOR_NAME GIT_AUTHOR_EMA
 	GIT_AUTHOR_DATE GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL GIT_COMMITTER_DATE
 
 tree=$tmp/linux
-mkdir -p "$tree/mm" "$tree/include/linux"
-cp "$shared/mm/pgtable-generic.c" "$tree/mm/pgtable-generic.c"
-cp "$shared/include/linux/mm_types.h" "$tree/include/linux/mm_types.h"
+v619_tree "$tree"
 git -C "$tree" -c init.defaultBranch=v6.19 init -q
 # The kernel's .gitattributes: C function names in the hunk headers.
 printf '*.c diff=cpp\n*.h diff=cpp\n' >"$tree/.git/info/attributes"
 git -C "$tree" add mm/pgtable-generic.c include/linux/mm_types.h
 git -C "$tree" commit -q -m "Linux 6.19: mm/pgtable-generic.c, include/linux/mm_types.h"
-
-# The section of a file from the line "#ifdef CONFIG_ASYNC_KERNEL_PGTABLE_FREE"
-# (the first after the marker line, if the file has one) to its end.
-section() {
-	awk -v marked="$2" '
-	marked == "yes" && !past && /^\/\* ---- mm\/pgtable-generic\.c: / { past = 1; next }
-	(marked != "yes" || past) && !on && $0 == "#ifdef CONFIG_ASYNC_KERNEL_PGTABLE_FREE" { on = 1 }
-	on { print }
-	' "$1"
-}
 
 f=$tree/mm/pgtable-generic.c
 n=$(grep -c -x '#ifdef CONFIG_ASYNC_KERNEL_PGTABLE_FREE' "$f" || true)

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,7 +114,13 @@ static void report(const char *what, double *v, int n, const char *unit)
 static struct desc *edesc;
 static _Alignas(128) _Atomic unsigned long floor_counter;
 
-static double enqueue_ns(struct pgfree_domain *dom)
+/*
+ * Mean ns per pgfree_defer() over BURSTS bursts of BURST; between bursts,
+ * untimed, everything is released again: by a barrier (the drain thread)
+ * for enqueue_ns(), by pgfree_drain() in the caller for push_only_ns() (a
+ * thread-less domain: the push alone).
+ */
+static double timed_bursts_ns(struct pgfree_domain *dom, bool drain_in_caller)
 {
 	double total = 0;
 
@@ -125,27 +132,22 @@ static double enqueue_ns(struct pgfree_domain *dom)
 			pgfree_defer(dom, &edesc[i].node);
 		t1 = now_ns();
 		total += t1 - t0;
-		pgfree_barrier(dom);	/* untimed: everything released again */
+		if (drain_in_caller)
+			pgfree_drain(dom);
+		else
+			pgfree_barrier(dom);
 	}
 	return total / (BURSTS * (double)BURST);
 }
 
-/* The push alone: a thread-less domain, drained outside the timed window. */
+static double enqueue_ns(struct pgfree_domain *dom)
+{
+	return timed_bursts_ns(dom, false);
+}
+
 static double push_only_ns(struct pgfree_domain *dom)
 {
-	double total = 0;
-
-	for (int b = 0; b < BURSTS; b++) {
-		double t0, t1;
-
-		t0 = now_ns();
-		for (int i = 0; i < BURST; i++)
-			pgfree_defer(dom, &edesc[i].node);
-		t1 = now_ns();
-		total += t1 - t0;
-		pgfree_drain(dom);	/* untimed */
-	}
-	return total / (BURSTS * (double)BURST);
+	return timed_bursts_ns(dom, true);
 }
 
 static double floor_ns(void)

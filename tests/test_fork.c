@@ -30,6 +30,7 @@ struct fork_run {
 	struct tdesc *d;
 	size_t per_producer;
 	_Atomic int errors;
+	_Atomic unsigned int started;	/* producers past their first defer */
 };
 
 struct producer_arg {
@@ -46,6 +47,8 @@ static void *producer(void *arg)
 	for (size_t i = 0; i < run->per_producer; i++) {
 		if (tracker_defer(&run->t, run->dom, &d[i]))
 			atomic_fetch_add(&run->errors, 1);
+		if (i == 0)
+			atomic_fetch_add(&run->started, 1);
 		if (i % 64 == 0)
 			test_sleep_us(50);	/* spread the defers over the forks */
 	}
@@ -113,6 +116,18 @@ static void fork_while_producing(unsigned int design)
 		pa[i].id = i;
 		cr_assert_eq(pthread_create(&th[i], NULL, producer, &pa[i]), 0);
 	}
+	/*
+	 * Fork only once every thread has finished starting: each producer has
+	 * deferred, and the drain thread has run a drain (the barrier).  A
+	 * thread still in its start-up may hold ASan's allocator lock, which
+	 * LLVM 14's ASan does not take around fork(): the child would inherit
+	 * it held and block in its first allocation (test_rseq's fork_child
+	 * hung that way).  A count and a barrier, not a sleep: on a loaded
+	 * machine a thread's start can take longer than any fixed wait.
+	 */
+	while (atomic_load(&run->started) < PRODUCERS)
+		test_sleep_us(100);
+	cr_assert_eq(pgfree_barrier(run->dom), 0);
 	for (int f = 0; f < FORKS; f++) {
 		pid_t pid;
 		int status;

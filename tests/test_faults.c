@@ -37,6 +37,23 @@ static struct pgfree_domain *make(struct tracker *t, unsigned int design, unsign
 	return dom;
 }
 
+/* A domain whose first @fails flushes give up, with all ten of @d deferred. */
+static struct pgfree_domain *give_up_domain(struct tracker *t, struct tdesc *d,
+					    unsigned int design, unsigned int flags,
+					    bool give_back, int fails)
+{
+	struct pgfree_domain *dom;
+
+	tracker_init(t);
+	t->fail_err = PGFREE_FLUSH_GIVE_UP;
+	atomic_store(&t->fail_first, fails);
+	tdesc_init(d, 10, 0);
+	dom = make(t, design, flags, give_back);
+	for (int i = 0; i < 10; i++)
+		cr_assert_eq(tracker_defer(t, dom, &d[i]), 0);
+	return dom;
+}
+
 Test(faults, give_up_hands_the_batch_back, .timeout = 60)
 {
 	for (size_t k = 0; k < sizeof(designs) / sizeof(designs[0]); k++) {
@@ -48,14 +65,7 @@ Test(faults, give_up_hands_the_batch_back, .timeout = 60)
 		char msg[512];
 		long r;
 
-		tracker_init(&t);
-		t.fail_err = PGFREE_FLUSH_GIVE_UP;
-		atomic_store(&t.fail_first, 1);
-		tdesc_init(d, 10, 0);
-		dom = make(&t, designs[k], PGFREE_F_NO_THREAD, true);
-		for (int i = 0; i < 10; i++)
-			cr_assert_eq(tracker_defer(&t, dom, &d[i]), 0);
-
+		dom = give_up_domain(&t, d, designs[k], PGFREE_F_NO_THREAD, true, 1);
 		r = pgfree_drain(dom);
 		cr_assert_eq(r, PGFREE_FLUSH_GIVE_UP, "%s: drain returned %ld", name, r);
 		cr_assert_eq(atomic_load(&t.released), 0, "%s: released after a give-up", name);
@@ -87,13 +97,7 @@ Test(faults, give_up_without_give_back_is_retried, .timeout = 60)
 	struct pgfree_domain *dom;
 	char msg[512];
 
-	tracker_init(&t);
-	t.fail_err = PGFREE_FLUSH_GIVE_UP;
-	atomic_store(&t.fail_first, 2);
-	tdesc_init(d, 10, 0);
-	dom = make(&t, PGFREE_DESIGN_PERCPU, PGFREE_F_NO_THREAD, false);
-	for (int i = 0; i < 10; i++)
-		cr_assert_eq(tracker_defer(&t, dom, &d[i]), 0);
+	dom = give_up_domain(&t, d, PGFREE_DESIGN_PERCPU, PGFREE_F_NO_THREAD, false, 2);
 	cr_assert_eq(pgfree_drain(dom), PGFREE_FLUSH_GIVE_UP);
 	cr_assert_eq(pgfree_drain(dom), PGFREE_FLUSH_GIVE_UP);
 	cr_assert_eq(atomic_load(&t.released), 0);
@@ -128,13 +132,7 @@ Test(faults, barrier_reports_a_give_up, .timeout = 60)
 			char msg[512];
 			int r;
 
-			tracker_init(&t);
-			t.fail_err = PGFREE_FLUSH_GIVE_UP;
-			atomic_store(&t.fail_first, 1);
-			tdesc_init(d, 10, 0);
-			dom = make(&t, designs[k], flag_sets[f], true);
-			for (int i = 0; i < 10; i++)
-				cr_assert_eq(tracker_defer(&t, dom, &d[i]), 0);
+			dom = give_up_domain(&t, d, designs[k], flag_sets[f], true, 1);
 			r = pgfree_barrier(dom);
 			if (threadless)
 				cr_assert_eq(r, -ECANCELED, "%s, no thread: barrier returned %d "

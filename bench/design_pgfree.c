@@ -111,7 +111,7 @@ const struct bdesign bench_pgfree_designs[] = {
 	BENCH_PGFREE_VARIANT("percpu_rseq", BP_BOTH, PGFREE_DESIGN_PERCPU, PGFREE_F_RSEQ, 0, defer,
 			     false, "pgfree: per-CPU lists, rseq push (PGFREE_F_RSEQ)"),
 	BENCH_PGFREE_VARIANT("v5", BP_BOTH, PGFREE_DESIGN_V5, 0, 0, defer, true,
-			     "Linux 6.19 port: global list + spinlock + work, pgfree's drain"),
+			     "Linux 6.19 port: global list + queued spinlock + work, pgfree's drain"),
 	/*
 	 * The v5 port as the kernel runs it: no gathering delay, the worker
 	 * woken by the schedule_work() that finds PENDING clear and re-run
@@ -121,6 +121,18 @@ const struct bdesign bench_pgfree_designs[] = {
 			     "v5 kernel-faithful: no delay, one wake per schedule_work() on PENDING clear"),
 	BENCH_PGFREE_VARIANT("v3", BP_BOTH, PGFREE_DESIGN_V3, 0, 0, defer, true,
 			     "v3 review version: frees under the global lock"),
+	/*
+	 * The same three ports on glibc's pthread_spin_lock() (an exchange
+	 * loop: every waiter spins on the lock word), the lock they ran on
+	 * before the queued lock: beside the rows above, they show how much
+	 * of the baselines' cost is the lock's rather than the design's.
+	 */
+	BENCH_PGFREE_VARIANT("v5_kernel_tas", BP_KERNEL, PGFREE_DESIGN_V5, PGFREE_F_TAS_LOCK, 0,
+			     defer, true, "v5_kernel on pthread_spin_lock() (test-and-set)"),
+	BENCH_PGFREE_VARIANT("v5_tas", BP_BOTH, PGFREE_DESIGN_V5, PGFREE_F_TAS_LOCK, 0, defer,
+			     true, "v5 on pthread_spin_lock() (test-and-set)"),
+	BENCH_PGFREE_VARIANT("v3_tas", BP_BOTH, PGFREE_DESIGN_V3, PGFREE_F_TAS_LOCK, 0, defer,
+			     true, "v3 on pthread_spin_lock() (test-and-set)"),
 	BENCH_PGFREE_VARIANT("global_llist", BP_BOTH, PGFREE_DESIGN_GLOBAL_LLIST, 0, 0, defer,
 			     false, "one shared llist"),
 	BENCH_PGFREE_VARIANT("percpu_mark", BP_BOTH, PGFREE_DESIGN_PERCPU, 0, BENCH_BACKLOG_MAX,

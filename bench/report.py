@@ -92,9 +92,11 @@ import sys
 
 # Report order; designs not listed here (new variants) follow in JSON order.
 ORDER = ["floor", "percpu", "percpu_rseq", "percpu_mark", "percpu_bounded", "v5_kernel", "v5", "v3",
+         "v5_kernel_tas", "v5_tas", "v3_tas",
          "global_llist", "call_rcu", "call_rcu_rt", "lfs_percpu", "lfs_global", "wfcq",
          "ao_stack"]
 PGFREE = {"percpu", "percpu_rseq", "percpu_mark", "percpu_bounded", "v5", "v5_kernel", "v3",
+          "v5_kernel_tas", "v5_tas", "v3_tas",
           "global_llist"}
 PEERS = ["call_rcu", "call_rcu_rt", "lfs_percpu", "lfs_global", "wfcq", "ao_stack"]
 # Rows that appear in both policy tables: their policy is fixed.
@@ -339,12 +341,12 @@ def main():
         for pol in TABLE_POLICIES:
             p("enqueue, %s, policy %s: aggregate M descriptors/s, median [IQR]; x percpu "
               "(higher is better)%s" % (what, pol, "; stall share" if key != PROD else ""))
-            p("%-20s" % "design" + "".join("%28s" % tcol(t) for t in threads))
+            p("%-24s" % "design" + "".join("%28s" % tcol(t) for t in threads))
             for d in designs:
                 dp = pol_of(d, pol)
                 if not any((d, dp, t) in enq for t in threads):
                     continue
-                row = "%-20s" % (d + ("" if dp == pol else " (%s)" % dp))[:20]
+                row = "%-24s" % (d + ("" if dp == pol else " (%s)" % dp))[:24]
                 for t in threads:
                     r = enq.get((d, dp, t))
                     if not r:
@@ -450,6 +452,35 @@ def main():
                                                     r["peak_backlog"]["iqr"]),
                                        "%.1f [%.1f]" % (r["peak_rss_MiB"]["median"],
                                                         r["peak_rss_MiB"]["iqr"])))
+        p("")
+
+    # ---- the lock's share: the locked ports on the queued lock and on TAS ----
+    lock_pairs = [("v5_kernel", "v5_kernel_tas", "kernel"), ("v5", "v5_tas", "delay"),
+                  ("v3", "v3_tas", "delay")]
+    ts = sorted({t for (d, pp, t) in enq if d in ("v5_kernel", "v5_kernel_tas")})
+    if any(enq.get((q, pol, t)) and enq.get((tas, pol, t))
+           for q, tas, pol in lock_pairs for t in ts):
+        p("the lock's share (producer side, medians): each locked port on the queued lock")
+        p("(qspinlock's algorithm, the default) over the same port on pthread_spin_lock()")
+        p("(test-and-set, the *_tas rows), and percpu/delay over each; >1 = the queued lock")
+        p("is faster; oversubscribed columns are marked *")
+        p("%-28s" % "" + "".join("%14s" % ("threads=%d%s" % (t, "*" if any(
+            r["oversubscribed"] for (d, pp, tt), r in enq.items() if tt == t) else ""))
+            for t in ts))
+        for q, tas, pol in lock_pairs:
+            cells = []
+            for t in ts:
+                a_, b_ = enq.get((q, pol, t)), enq.get((tas, pol, t))
+                cells.append("%13.2fx" % (prod(a_)["median"] / prod(b_)["median"])
+                             if a_ and b_ else "%14s" % "-")
+            p("%-28s" % ("%s / %s" % (q, tas)) + "".join(cells))
+        for q in ("v5_kernel", "v5_kernel_tas"):
+            cells = []
+            for t in ts:
+                a_, b_ = enq.get(("percpu", "delay", t)), enq.get((q, "kernel", t))
+                cells.append("%13.1fx" % (prod(a_)["median"] / prod(b_)["median"])
+                             if a_ and b_ else "%14s" % "-")
+            p("%-28s" % ("percpu/delay / %s" % q) + "".join(cells))
         p("")
 
     # ---- targets: medians, non-oversubscribed rows only ----

@@ -19,7 +19,7 @@
 
 #define PGFREE_KNOWN_FLAGS                                                              \
 	(PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY | PGFREE_F_THREAD_FALLBACK | PGFREE_F_BOUNDED | \
-	 PGFREE_F_NO_RSEQ | PGFREE_F_RSEQ)
+	 PGFREE_F_NO_RSEQ | PGFREE_F_RSEQ | PGFREE_F_TAS_LOCK)
 
 static const struct pgfree_design_ops *const design_ops[PGFREE_DESIGN_COUNT] = {
 	[PGFREE_DESIGN_PERCPU] = &pgfree_lockless_ops,
@@ -64,6 +64,10 @@ static int config_check(const struct pgfree_config *cfg)
 		return -EINVAL;
 	if (cfg->backlog_max && cfg->design != PGFREE_DESIGN_PERCPU &&
 	    cfg->design != PGFREE_DESIGN_GLOBAL_LLIST)
+		return -EINVAL;
+	/* The lock-less designs have no lock to choose. */
+	if ((cfg->flags & PGFREE_F_TAS_LOCK) && cfg->design != PGFREE_DESIGN_V5 &&
+	    cfg->design != PGFREE_DESIGN_V3)
 		return -EINVAL;
 	return 0;
 }

@@ -99,7 +99,7 @@ struct pgfree_domain;
  * @__release: hand a flushed batch to ops.release (V3 holds its lock)
  * @fork_lock: optional; take the design's own lock before fork() so that
  *	the child does not inherit it held by a thread it does not have
- * @fork_unlock: drop it again, in the parent and in the child
+ * @fork_unlock: drop it again, in the parent and (@child) in the child
  */
 struct pgfree_design_ops {
 	int (*init)(struct pgfree_domain *dom);
@@ -110,7 +110,7 @@ struct pgfree_design_ops {
 	uint64_t (*__count)(struct pgfree_domain *dom, uint64_t limit);
 	void (*__release)(struct pgfree_domain *dom, struct pgfree_llist_node *batch);
 	void (*fork_lock)(struct pgfree_domain *dom);
-	void (*fork_unlock)(struct pgfree_domain *dom);
+	void (*fork_unlock)(struct pgfree_domain *dom, bool child);
 };
 
 /**

@@ -75,7 +75,7 @@ static void fork_unlock(bool child)
 	pgfree_debug_fork_unlock();
 	for (struct pgfree_domain *dom = registry; dom; dom = dom->reg_next) {
 		if (dom->dops->fork_unlock)
-			dom->dops->fork_unlock(dom);
+			dom->dops->fork_unlock(dom, child);
 		pthread_mutex_unlock(&dom->gen_lock);
 		if (!dom->fork_locked)
 			continue;	/* forked from its callback: left alone */

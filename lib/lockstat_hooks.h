@@ -2,12 +2,13 @@
 #ifndef PGFREE_LOCKSTAT_HOOKS_H
 #define PGFREE_LOCKSTAT_HOOKS_H
 /*
- * The timing hooks around the locked baselines' spinlock (lockstat.h):
- * pgfree_ls_lock() / pgfree_ls_unlock() take and drop a pthread spinlock;
- * with -DPGFREE_LOCKSTAT they also time the wait and the hold, without it
- * they are the bare calls.  Private to lib/.
+ * The timing hooks around the locked baselines' spinlock (lockstat.h),
+ * whichever lock a domain uses (the queued lock or PGFREE_F_TAS_LOCK's):
+ * the caller brackets its lock and unlock calls with them.  With
+ * -DPGFREE_LOCKSTAT they time the wait (from before the lock call to
+ * holding it) and the hold (from holding it to the unlock call); without
+ * it they are empty and cost nothing.  Private to lib/.
  */
-#include <pthread.h>
 #include <stdint.h>
 
 #ifdef PGFREE_LOCKSTAT
@@ -25,39 +26,52 @@ static inline uint64_t pgfree_ls_now(void)
 
 /* What the caller keeps between lock and unlock. */
 struct pgfree_ls_stamp {
-	uint64_t t_call, t_held;
+	uint64_t t_call, t_held, t_unlock;
 };
 
-static inline void pgfree_ls_lock(pthread_spinlock_t *l, struct pgfree_ls_stamp *s)
+static inline void pgfree_ls_before_lock(struct pgfree_ls_stamp *s)
 {
 	s->t_call = pgfree_ls_now();
-	pthread_spin_lock(l);
+}
+
+static inline void pgfree_ls_locked(struct pgfree_ls_stamp *s)
+{
 	s->t_held = pgfree_ls_now();
 }
 
-static inline void pgfree_ls_unlock(pthread_spinlock_t *l, struct pgfree_ls_stamp *s)
+static inline void pgfree_ls_before_unlock(struct pgfree_ls_stamp *s)
 {
-	uint64_t t = pgfree_ls_now();
+	s->t_unlock = pgfree_ls_now();
+}
 
-	pthread_spin_unlock(l);
-	/* Counted after the unlock: the counting is not part of the hold. */
-	pgfree_lockstat_record(s->t_held - s->t_call, t - s->t_held);
+/* Counted after the unlock: the counting is not part of the hold. */
+static inline void pgfree_ls_unlocked(struct pgfree_ls_stamp *s)
+{
+	pgfree_lockstat_record(s->t_held - s->t_call, s->t_unlock - s->t_held);
 }
 #else
 struct pgfree_ls_stamp {
 	char unused;
 };
 
-static inline void pgfree_ls_lock(pthread_spinlock_t *l, struct pgfree_ls_stamp *s)
+static inline void pgfree_ls_before_lock(struct pgfree_ls_stamp *s)
 {
 	(void)s;
-	pthread_spin_lock(l);
 }
 
-static inline void pgfree_ls_unlock(pthread_spinlock_t *l, struct pgfree_ls_stamp *s)
+static inline void pgfree_ls_locked(struct pgfree_ls_stamp *s)
 {
 	(void)s;
-	pthread_spin_unlock(l);
+}
+
+static inline void pgfree_ls_before_unlock(struct pgfree_ls_stamp *s)
+{
+	(void)s;
+}
+
+static inline void pgfree_ls_unlocked(struct pgfree_ls_stamp *s)
+{
+	(void)s;
 }
 #endif
 

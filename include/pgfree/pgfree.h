@@ -155,7 +155,8 @@ struct pgfree_ops {
  *	19 Sep 2025, Message-ID
  *	<20250919054007.472493-7-baolu.lu@linux.intel.com>): one global list under
  *	a spinlock, list_add per free, schedule_work() on every free; the worker
- *	splices under the lock, unlocks, flushes once, frees.
+ *	splices under the lock, unlocks, flushes once, frees.  The spinlock is
+ *	a queued one, as the kernel's (PGFREE_F_TAS_LOCK for a plain one).
  * @PGFREE_DESIGN_V3: what the v3 review objected to ("Re: [PATCH v3 1/1]
  *	iommu/sva: Invalidate KVA range on kernel TLB flush", Ethan Zhao,
  *	10 Aug 2025): like v5, but the worker
@@ -204,6 +205,12 @@ enum pgfree_design {
  * PGFREE_RSEQ_DEFAULT, the default build, uses the CAS otherwise (it was
  * measured faster end to end, see README).  Not with PGFREE_F_NO_RSEQ. */
 #define PGFREE_F_RSEQ 0x20u
+/* The locked baselines (V5, V3) only: take glibc's pthread_spin_lock() (an
+ * exchange loop whose waiters all spin on the lock word) instead of the
+ * default queued spinlock, a port of the kernel's qspinlock (the lock
+ * behind spin_lock()).  For measuring how much of the baselines' cost is
+ * the lock's; -EINVAL with the lock-less designs. */
+#define PGFREE_F_TAS_LOCK 0x40u
 
 /* Defaults, used where a config field is 0. */
 #define PGFREE_DEFAULT_BATCH_DELAY_US 50u	/* gather for 50 us after a wake-up */
@@ -314,7 +321,8 @@ struct pgfree_domain;
  * an unknown design or flag, an out-of-range number, PGFREE_F_NO_DELAY
  * together with a non-zero batch_delay_us, PGFREE_F_RSEQ together with
  * PGFREE_F_NO_RSEQ, PGFREE_F_BOUNDED without
- * backlog_max, or backlog_max with a locked design (V5, V3); -ENOMEM; or
+ * backlog_max, backlog_max with a locked design (V5, V3), or
+ * PGFREE_F_TAS_LOCK with a lock-less one; -ENOMEM; or
  * the error of pthread_create() (negated) when the drain thread cannot
  * start and PGFREE_F_THREAD_FALLBACK is not set.
  */

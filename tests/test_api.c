@@ -75,8 +75,15 @@ Test(api, create_rejects_bad_config, .timeout = 60)
 	cfg.design = UINT_MAX;
 	expect_einval(&cfg, "design UINT_MAX");
 	cfg = good_config();
-	cfg.flags = PGFREE_F_NO_THREAD | 0x40u;
-	expect_einval(&cfg, "unknown flag 0x40");
+	cfg.flags = PGFREE_F_NO_THREAD | 0x10000u;
+	expect_einval(&cfg, "unknown flag 0x10000");
+	/* The lock-less designs have no lock to choose. */
+	cfg.flags = PGFREE_F_TAS_LOCK;
+	cfg.design = PGFREE_DESIGN_PERCPU;
+	expect_einval(&cfg, "PGFREE_F_TAS_LOCK with PERCPU");
+	cfg.design = PGFREE_DESIGN_GLOBAL_LLIST;
+	expect_einval(&cfg, "PGFREE_F_TAS_LOCK with GLOBAL_LLIST");
+	cfg = good_config();
 	cfg.flags = PGFREE_F_RSEQ | PGFREE_F_NO_RSEQ;
 	expect_einval(&cfg, "PGFREE_F_RSEQ with PGFREE_F_NO_RSEQ");
 	cfg.flags = 0x80000000u;
@@ -128,6 +135,16 @@ Test(api, create_accepts_limits_and_every_design, .timeout = 60)
 			cr_assert(dom != NULL);
 			cr_assert_eq(pgfree_domain_destroy(dom), 0);
 		}
+	}
+	/* The locked designs on either lock. */
+	for (unsigned int d = PGFREE_DESIGN_V5; d <= PGFREE_DESIGN_V3; d++) {
+		cfg = good_config();
+		cfg.design = d;
+		cfg.flags = PGFREE_F_TAS_LOCK;
+		err = pgfree_domain_create(&cfg, &dom);
+		cr_assert_eq(err, 0, "%s with PGFREE_F_TAS_LOCK: create failed: %d",
+			     pgfree_design_name(d), err);
+		cr_assert_eq(pgfree_domain_destroy(dom), 0);
 	}
 }
 

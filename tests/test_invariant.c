@@ -260,6 +260,18 @@ Test(invariant, v3, .timeout = 300)
 	run_stress(&s);
 }
 
+/* The locked designs on the test-and-set lock they ran on before the queued one. */
+Test(invariant, v5_v3_tas_lock, .timeout = 300)
+{
+	for (unsigned int design = PGFREE_DESIGN_V5; design <= PGFREE_DESIGN_V3; design++) {
+		struct stress s = plain(design);
+
+		s.flags = PGFREE_F_TAS_LOCK;
+		s.total = test_scaled(MILLION / 4, 10000);
+		run_stress(&s);
+	}
+}
+
 Test(invariant, global_llist, .timeout = 300)
 {
 	struct stress s = plain(PGFREE_DESIGN_GLOBAL_LLIST);

@@ -73,7 +73,7 @@
 
 #define FZ_FLAGS_KNOWN                                                                  \
 	(PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY | PGFREE_F_THREAD_FALLBACK | PGFREE_F_BOUNDED | \
-	 PGFREE_F_NO_RSEQ | PGFREE_F_RSEQ)
+	 PGFREE_F_NO_RSEQ | PGFREE_F_RSEQ | PGFREE_F_TAS_LOCK)
 
 /**
  * struct fz_desc - a descriptor of the pool
@@ -289,6 +289,9 @@ static bool config_valid(const struct pgfree_config *c)
 	if (c->backlog_max && c->design != PGFREE_DESIGN_PERCPU &&
 	    c->design != PGFREE_DESIGN_GLOBAL_LLIST)
 		return false;
+	if ((c->flags & PGFREE_F_TAS_LOCK) && c->design != PGFREE_DESIGN_V5 &&
+	    c->design != PGFREE_DESIGN_V3)
+		return false;
 	return true;
 }
 
@@ -313,9 +316,10 @@ static void op_create(int s)
 	in->t.use_range = b[6] & 1;
 	in->cfg = tracker_config(&in->t, b[0] % (PGFREE_DESIGN_COUNT + 2),
 				 (b[1] & 0xf) | ((b[7] & 2) ? PGFREE_F_NO_RSEQ : 0) |
-					 ((b[7] & 4) ? PGFREE_F_RSEQ : 0));
+					 ((b[7] & 4) ? PGFREE_F_RSEQ : 0) |
+					 ((b[7] & 8) ? PGFREE_F_TAS_LOCK : 0));
 	if (b[1] & 0x80)
-		in->cfg.flags |= 0x40u << ((b[1] >> 4) & 7);	/* unknown flag */
+		in->cfg.flags |= 0x1000u << ((b[1] >> 4) & 7);	/* unknown flag */
 	in->cfg.nr_slots = b[2] < 250 ? b[2] % 9u : PGFREE_MAX_SLOTS + (b[2] - 250u);
 	in->cfg.batch_delay_us = b[3] < 240 ? (b[3] % 4 ? b[3] % 30u : 0) :
 					      PGFREE_MAX_BATCH_DELAY_US + (b[3] - 239u);

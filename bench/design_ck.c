@@ -149,6 +149,7 @@ static void ck_take(void *p, struct bdrain *dr)
 	for (struct ck_slot *s = c->slots; s; s = s->next) {
 		ck_stack_t got = CK_STACK_INITIALIZER;
 		ck_stack_entry_t *e, *next;
+		struct ck_epoch_entry *ent;
 
 		/* Relaxed load and store: the fence below orders both (file comment). */
 		if (!s->owned || !atomic_load_explicit(&s->armed, memory_order_relaxed))
@@ -159,14 +160,14 @@ static void ck_take(void *p, struct bdrain *dr)
 		ck_epoch_poll_deferred(&s->rec, &got);
 		for (e = CK_STACK_FIRST(&got); e; e = next) {
 			next = CK_STACK_NEXT(e);
-			struct ck_epoch_entry *ent = caa_container_of(e, struct ck_epoch_entry,
-								      stack_entry);
-
+			ent = caa_container_of(e, struct ck_epoch_entry, stack_entry);
 			bdrain_push(dr, caa_container_of(ent, struct bdesc, u.ck));
 		}
 	}
 	pthread_mutex_unlock(&c->reg);
 }
+
+/* The bdesign hooks (designs.h); design_peers.c's table names them. */
 
 void *bench_ck_create(struct bsink *sink, const void *arg, const struct bpolicy *pol)
 {

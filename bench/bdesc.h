@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include <atomic_ops_stack.h>
+#include <ck_epoch.h>
 #include <pgfree/pgfree.h>
 #include <urcu/lfstack.h>
 #include <urcu/wfcqueue.h>
@@ -32,6 +33,7 @@ struct bdesc {
 		struct cds_lfs_node lfs;	/* cds_lfs */
 		struct cds_wfcq_node wfcq;	/* cds_wfcq */
 		AO_t ao;			/* AO_stack */
+		ck_epoch_entry_t ck;		/* ck_epoch */
 	} u;
 	_Atomic uint32_t busy;
 	uint64_t t_defer;			/* ns, latency workload only */

@@ -10,8 +10,11 @@
  *    its worker loop batches in its own way (policy "own");
  *  - cds_lfs (liburcu's lock-free stack), per-CPU and global;
  *  - cds_wfcq (liburcu's wait-free concurrent queue), global;
- *  - AO_stack (libatomic_ops), one global stack.
- * The last four get bdrain's consumer, which batches exactly as pgfree's
+ *  - AO_stack (libatomic_ops), one global stack;
+ *  - ck_epoch (Concurrency Kit): ck_epoch_call_strict() on a record per
+ *    producer, polled by the consumer with ck_epoch_poll_deferred()
+ *    (design_ck.c, which says why).
+ * The last five get bdrain's consumer, which batches exactly as pgfree's
  * drain does (same delay, same batch_max: struct bpolicy): flush once per
  * batch, then release.
  * cds_lfs_push() and cds_wfcq_enqueue() report "was empty", so they wake the
@@ -27,6 +30,14 @@
 #include "designs.h"
 
 #define NR_CPU_SLOTS_MAX 1024
+
+/* design_ck.c */
+void *bench_ck_create(struct bsink *sink, const void *arg, const struct bpolicy *pol);
+void bench_ck_defer(void *impl, struct bdesc *d);
+void bench_ck_quiesce(void *impl);
+void bench_ck_destroy(void *impl);
+void bench_ck_thread_enter(void *impl);
+void bench_ck_thread_exit(void *impl);
 
 /* ---- call_rcu ---------------------------------------------------------- */
 
@@ -369,6 +380,12 @@ const struct bdesign bench_peer_designs[] = {
 	{ .name = "ao_stack", .peer = true, .flush_hook = true, .policy = BP_BOTH,
 	  .note = "libatomic_ops AO_stack, one global stack",
 	  .create = ao_create, .defer = ao_defer, .quiesce = ao_quiesce, .destroy = ao_destroy },
+	{ .name = "ck_epoch", .peer = true, .flush_hook = true, .policy = BP_BOTH,
+	  .note = "Concurrency Kit ck_epoch: a record per producer, ck_epoch_call_strict; the "
+		  "drain polls each with ck_epoch_poll_deferred, flushes once, releases",
+	  .create = bench_ck_create, .defer = bench_ck_defer, .quiesce = bench_ck_quiesce,
+	  .destroy = bench_ck_destroy, .thread_enter = bench_ck_thread_enter,
+	  .thread_exit = bench_ck_thread_exit },
 };
 const unsigned int bench_nr_peer_designs =
 	sizeof(bench_peer_designs) / sizeof(bench_peer_designs[0]);

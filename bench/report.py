@@ -94,11 +94,11 @@ import sys
 ORDER = ["floor", "percpu", "percpu_rseq", "percpu_mark", "percpu_bounded", "v5_kernel", "v5", "v3",
          "v5_kernel_tas", "v5_tas", "v3_tas",
          "global_llist", "call_rcu", "call_rcu_rt", "lfs_percpu", "lfs_global", "wfcq",
-         "ao_stack"]
+         "ao_stack", "ck_epoch"]
 PGFREE = {"percpu", "percpu_rseq", "percpu_mark", "percpu_bounded", "v5", "v5_kernel", "v3",
           "v5_kernel_tas", "v5_tas", "v3_tas",
           "global_llist"}
-PEERS = ["call_rcu", "call_rcu_rt", "lfs_percpu", "lfs_global", "wfcq", "ao_stack"]
+PEERS = ["call_rcu", "call_rcu_rt", "lfs_percpu", "lfs_global", "wfcq", "ao_stack", "ck_epoch"]
 # Rows that appear in both policy tables: their policy is fixed.
 FIXED = {"none", "kernel", "own"}
 TABLE_POLICIES = ["delay", "nodelay"]

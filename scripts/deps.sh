@@ -21,7 +21,7 @@ usage() {
 # The normal test build also builds the benchmark and runs its smoke test.
 # clang + libclang-rt-dev: the asan build and its libFuzzer API fuzzer.
 test_pkgs=(cmake gcc g++ clang libclang-rt-dev make pkg-config python3 libcriterion-dev
-	liburcu-dev libatomic-ops-dev libbenchmark-dev spin)
+	liburcu-dev libatomic-ops-dev libck-dev libbenchmark-dev spin)
 bench_pkgs=("${test_pkgs[@]}" gnuplot-nox)
 
 case "$1" in

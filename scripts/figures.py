@@ -199,7 +199,7 @@ class Results:
         if not os.path.isdir(d):
             raise FigureError("%s: no such directory" % RESULTS)
         return sorted(m for m in os.listdir(d)
-                  if os.path.isfile(os.path.join(d, m, "bench.json")))
+                      if os.path.isfile(os.path.join(d, m, "bench.json")))
 
     def rel(self, machine, name):
         return "%s/%s/%s" % (RESULTS, machine, name)
@@ -215,7 +215,7 @@ class Results:
             if not os.path.isfile(path):
                 known = ", ".join(self.machines()) or "none"
                 raise FigureError("%s: no such file (machines with a bench.json: %s)"
-                          % (rel, known))
+                                  % (rel, known))
             with open(path, encoding="utf-8") as f:
                 try:
                     self.cache[key] = parse(f)
@@ -241,7 +241,7 @@ class Results:
         key = ("bench", machine)
         if key not in self.cache:
             self.cache[key] = Bench(machine, self.json(machine, "bench.json"),
-                        self.rel(machine, "bench.json"))
+                                    self.rel(machine, "bench.json"))
         self.used.add(self.rel(machine, "bench.json"))
         return self.cache[key]
 
@@ -322,7 +322,7 @@ class Bench:
         r = self.enqueue(design, policy, threads)
         if r is None:
             raise FigureError("%s: no row enqueue/%s/policy:%s/threads:%d (the text depends on it)"
-                      % (self.rel, design, policy, threads))
+                              % (self.rel, design, policy, threads))
         return r
 
     def row(self, name, required=True):
@@ -392,6 +392,11 @@ def split_list(v):
     return [x for x in v.split(",") if x]
 
 
+def machine_list(ctx, machines):
+    """machines=all: every committed run; else the list given."""
+    return ctx.results.machines() if machines == "all" else split_list(machines)
+
+
 def int_list(v, what):
     try:
         return [int(x) for x in split_list(v)]
@@ -426,7 +431,7 @@ def row_label(bench_list, design, policy, table_policy):
 
 
 @kind("enqueue", {"machine": None, "policy": "delay", "sustained": "each", "rows": "all",
-          "threads": "all", "ratio": ""},
+                  "threads": "all", "ratio": ""},
       "the enqueue workload of one run: aggregate M descriptors/s, median [IQR], producer side "
       "(and sustained: each = beside every cell, last = one column at the largest "
       "non-oversubscribed count, none); oversubscribed counts sustained only; rows=all "
@@ -443,7 +448,7 @@ def r_enqueue(ctx, machine, policy, sustained, rows, threads, ratio):
     plain = [t for t in ts if not b.oversubscribed(t)]
     over = [t for t in ts if b.oversubscribed(t)]
     specs = ([(d, policy) for d in all_rows_for(ctx, policy)] if rows == "all"
-         else [parse_row_spec(s, policy) for s in split_list(rows)])
+             else [parse_row_spec(s, policy) for s in split_list(rows)])
     # What the caption and the ratio column depend on.
     for t in plain:
         b.need("percpu", policy, t)
@@ -451,7 +456,7 @@ def r_enqueue(ctx, machine, policy, sustained, rows, threads, ratio):
     if rt is not None:
         if rt not in plain:
             raise FigureError("ratio=%s: not a non-oversubscribed producer count of %s"
-                      % (ratio, b.rel))
+                              % (ratio, b.rel))
         pc = producer(b.need("percpu", policy, rt), b)
     hdr = ["design (policy)"]
     for t in plain:
@@ -483,17 +488,17 @@ def r_enqueue(ctx, machine, policy, sustained, rows, threads, ratio):
         if last is not None:
             r = b.enqueue(d, p, last)
             cells.append(med_iqr(stat(r, "items_per_second"), stat(r, "items_per_second", "iqr"), 1e6)
-                     if r else MISSING)
+                         if r else MISSING)
         for t in over:
             r = b.enqueue(d, p, t)
             anyrow = anyrow or r is not None
             cells.append(med_iqr(stat(r, "items_per_second"), stat(r, "items_per_second", "iqr"), 1e6)
-                     if r else MISSING)
+                         if r else MISSING)
         if rt is not None:
             r = b.enqueue(d, p, rt)
             cells.append(times(pc / producer(r, b)) if r else MISSING)
         if rows != "all" and not anyrow and not any(x.enqueue(d, p, t) for x in benches
-                                  for t in x.threads()):
+                                                    for t in x.threads()):
             raise FigureError("no committed run has enqueue/%s/policy:%s (rows=%s)" % (d, p, rows))
         out_rows.append(cells)
     reps = b.repetitions()
@@ -526,8 +531,8 @@ def r_headline(ctx, cells, policy):
     for x in benches:
         present.update(x.enq_designs)
     designs = [d for d in ["percpu", "percpu_rseq", "percpu_takeback", "v5_kernel",
-                   "v5_kernel_tas", "v5", "v5_tas", "v3", "v3_tas", "global_llist"]
-           if d in present]
+                           "v5_kernel_tas", "v5", "v5_tas", "v3", "v3_tas", "global_llist"]
+               if d in present]
     hdr = ["M descriptors/s, producer side"] + ["%s, %d producers" % (b.label(), t) for b, t in spec]
     rows = []
     for d in designs:
@@ -541,7 +546,7 @@ def r_headline(ctx, cells, policy):
     best = ["fastest other library"]
     for b, t in spec:
         peers = [(producer(r, b), d, r) for d in b.enq_designs if b.is_peer(d)
-             for r in [b.enqueue(d, policy, t)] if r]
+                 for r in [b.enqueue(d, policy, t)] if r]
         if not peers:
             best.append(MISSING)
             continue
@@ -555,13 +560,13 @@ def r_headline(ctx, cells, policy):
         for b, t in spec:
             r = b.enqueue(base, policy, t)
             line.append("**%s**" % times(producer(b.need("percpu", policy, t), b) / producer(r, b))
-                    if r else MISSING)
+                        if r else MISSING)
         rows.append(line)
     reps = sorted({str(b.repetitions()) for b, _ in spec})
     lines = table(hdr, rows)
     lines += ["", "Median [IQR] of %s shuffled repetitions, policy `%s` (v5_kernel: the kernel's "
-          "own worker); %s: not in that run.  Machines and load: [docs/results.md](%s)."
-          % (" and ".join(reps), policy, MISSING, ctx.link("docs/results.md"))]
+              "own worker); %s: not in that run.  Machines and load: [docs/results.md](%s)."
+              % (" and ".join(reps), policy, MISSING, ctx.link("docs/results.md"))]
     return lines
 
 
@@ -569,7 +574,7 @@ def r_headline(ctx, cells, policy):
       "one line per committed run: CPUs, CPU, kernel, compiler, load average, pgfree_bench's "
       "duration, with links to its summary.txt and RUN.md")
 def r_run_info(ctx, machines):
-    ms = ctx.results.machines() if machines == "all" else split_list(machines)
+    ms = machine_list(ctx, machines)
     rows = []
     for m in ms:
         b = ctx.bench(m)
@@ -577,12 +582,12 @@ def r_run_info(ctx, machines):
         if ctx.results.exists(m, "RUN.md"):
             name += " ([how it was run](%s))" % ctx.link(ctx.results.rel(m, "RUN.md"))
         rows.append([name, str(b.cpus()), b.cpu_model(),
-                 str(b.context("pgfree_kernel")), str(b.context("pgfree_compiler")),
-                 "%s / %s" % (b.info("load_avg_start"), b.info("load_avg_end")),
-                 "%s s" % b.info("pgfree_bench_seconds"), str(b.info("mode")),
-                 str(b.repetitions())])
+                     str(b.context("pgfree_kernel")), str(b.context("pgfree_compiler")),
+                     "%s / %s" % (b.info("load_avg_start"), b.info("load_avg_end")),
+                     "%s s" % b.info("pgfree_bench_seconds"), str(b.info("mode")),
+                     str(b.repetitions())])
     return table(["run", "CPUs", "CPU", "kernel", "compiler", "load average at start / end",
-              "pgfree_bench", "mode", "enqueue repetitions"], rows)
+                  "pgfree_bench", "mode", "enqueue repetitions"], rows)
 
 
 @kind("targets", {"machine": None},
@@ -635,8 +640,8 @@ def r_end_to_end(ctx, machine, flush_ns, rows):
                      num(stat(r, "flushes_per_1000")) if "flushes_per_1000" in r else "no flush hook"]
         out.append(line)
     return (["%s producer(s), each flush lasting as given; M descriptors deferred *and released* "
-         "per second, median [IQR]; flushes per 1000 descriptors (median); %s: not in this run."
-         % ("/".join(str(t) for t in threads), MISSING), ""] + table(hdr, out))
+             "per second, median [IQR]; flushes per 1000 descriptors (median); %s: not in this run."
+             % ("/".join(str(t) for t in threads), MISSING), ""] + table(hdr, out))
 
 
 def policy_key(p):
@@ -656,7 +661,7 @@ def r_latency(ctx, machine):
     rows = []
     for r in lat:
         rows.append(["%s/%s" % ("**%s**" % r["design"] if r["design"] in BOLD else r["design"], r["policy"])]
-                + [us(stat(r, k)) for k in ("p50_us", "p99_us", "max_us")])
+                    + [us(stat(r, k)) for k in ("p50_us", "p99_us", "max_us")])
     hooked = [r for r in lat if b.has_flush_hook(r["design"])]
     other = [r for r in lat if not b.has_flush_hook(r["design"])]
 
@@ -672,7 +677,7 @@ def r_latency(ctx, machine):
     fixed = [r for r in hooked if r["policy"] in FIXED]
     if fixed:
         summary.append("%s: p50 %s" % (", ".join(sorted({r["design"] for r in fixed})),
-                           rng(fixed, "p50_us")))
+                                       rng(fixed, "p50_us")))
     if hooked:
         summary.append("p99 %s" % rng(hooked, "p99_us"))
     lines = ["Designs with a flush hook: %s." % "; ".join(summary)]
@@ -720,8 +725,8 @@ def r_lockstat(ctx, machine, rows, threads):
                                               bucket(r["lock_hold_p50_ns"])))
         out.append(line)
     return (["Lock wait p50 / p99, and hold p50, per acquisition (power-of-two buckets: "
-         "each figure is its bucket's upper bound); %s: not in this run." % MISSING, ""]
-        + table(hdr, out))
+             "each figure is its bucket's upper bound); %s: not in this run." % MISSING, ""]
+            + table(hdr, out))
 
 
 @kind("many-producers", {"machine": None, "policy": "delay"},
@@ -733,54 +738,55 @@ def r_many(ctx, machine, policy):
     n = max(plain)
     if n < 4:
         raise FigureError("%s: many-producers needs a run with 4 or more CPUs (largest: %d)"
-                  % (b.rel, n))
+                          % (b.rel, n))
     out = []
     pc1, pcn = (producer(b.need("percpu", policy, t), b) for t in (1, n))
     vk1, vkn = (producer(b.need("v5_kernel", policy, t), b) for t in (1, n))
     locked = [d for d in design_order(b.enq_designs)
-          if d.startswith(("v5", "v3")) and b.enqueue(d, policy, 1) and b.enqueue(d, policy, n)]
+              if d.startswith(("v5", "v3")) and b.enqueue(d, policy, 1) and b.enqueue(d, policy, n)]
     falls = []
     for d in locked:
         a, z = (producer(b.enqueue(d, policy, t), b) for t in (1, n))
         falls.append("`%s` %s → %s" % (d, num(a / 1e6), num(z / 1e6)))
     out.append("- **The locked ports, 1 → %d producers** (M/s, producer side): %s."
-           % (n, "; ".join(falls)))
+               % (n, "; ".join(falls)))
     lk = b.row("lockstat/v5_kernel/policy:kernel/threads:%d" % n, required=False)
     if lk:
         out[-1] += ("  `v5_kernel`'s lock at %d producers: wait %s at the median and %s at p99, "
-                "hold %s (instrumented build)." % (n, bucket(lk["lock_wait_p50_ns"]),
-                                  bucket(lk["lock_wait_p99_ns"]),
-                                  bucket(lk["lock_hold_p50_ns"])))
+                    "hold %s (instrumented build)." % (n, bucket(lk["lock_wait_p50_ns"]),
+                                                       bucket(lk["lock_wait_p99_ns"]),
+                                                       bucket(lk["lock_hold_p50_ns"])))
     shared = [d for d in ("global_llist", "lfs_global", "wfcq") if all(
         b.enqueue(d, policy, t) for t in plain if t >= 2)]
     if shared:
         v = [producer(b.enqueue(d, policy, t), b) / 1e6 for d in shared for t in plain if t >= 2]
         out.append("- **One shared line** (%s), 2 to %d producers: %s to %s M/s."
-               % (", ".join("`%s`" % d for d in shared), n, num(min(v)), num(max(v))))
+                   % (", ".join("`%s`" % d for d in shared), n, num(min(v)), num(max(v))))
     rs = [("percpu", pcn)]
     r = b.enqueue("percpu_rseq", policy, n)
     if r:
         rs.append(("percpu_rseq", producer(r, b)))
     out.append("- **percpu, 1 → %d producers**: %s → %s M/s (%s); at %d, %s."
-           % (n, num(pc1 / 1e6), num(pcn / 1e6), times(pcn / pc1), n,
-              "; ".join("`%s` ÷ `%s` %s" % (d, base, times(v / producer(b.enqueue(base, policy, n), b)))
-                for d, v in rs for base in ("v5_kernel", "v5_kernel_tas", "v5", "v5_tas")
-                if b.enqueue(base, policy, n))))
+               % (n, num(pc1 / 1e6), num(pcn / 1e6), times(pcn / pc1), n,
+                  "; ".join("`%s` ÷ `%s` %s" % (d, base, times(v / producer(b.enqueue(base, policy, n), b)))
+                            for d, v in rs for base in ("v5_kernel", "v5_kernel_tas", "v5", "v5_tas")
+                            if b.enqueue(base, policy, n))))
     s2 = stat(b.need("percpu", policy, 2), "items_per_second")
     sn = stat(b.need("percpu", policy, n), "items_per_second")
     skn = stat(b.need("v5_kernel", policy, n), "items_per_second")
     out.append("- **Sustained** (producers waiting for recycled descriptors): percpu %s M/s at 2 "
-           "producers, %s at %d; `v5_kernel` %s at %d (percpu ÷ v5_kernel %s)."
-           % (num(s2 / 1e6), num(sn / 1e6), n, num(skn / 1e6), n, times(sn / skn)))
+               "producers, %s at %d; `v5_kernel` %s at %d (percpu ÷ v5_kernel %s)."
+               % (num(s2 / 1e6), num(sn / 1e6), n, num(skn / 1e6), n, times(sn / skn)))
     e = b.row("end_to_end/percpu/policy:%s/flush_ns:10000" % policy, required=False)
     ek = b.row("end_to_end/v5_kernel/policy:kernel/flush_ns:10000", required=False)
     if e and ek:
         out.append("- **End to end** (%d producers, 10 µs flush, deferred and released per second): "
-               "percpu %s M/s with %s flushes per 1000 descriptors; `v5_kernel` %s M/s with %s."
-               % (e["threads"], med_iqr(stat(e, "items_per_second"), stat(e, "items_per_second", "iqr"), 1e6),
-                  num(stat(e, "flushes_per_1000")), med_iqr(stat(ek, "items_per_second"),
-                                      stat(ek, "items_per_second", "iqr"), 1e6),
-                  num(stat(ek, "flushes_per_1000"))))
+                   "percpu %s M/s with %s flushes per 1000 descriptors; `v5_kernel` %s M/s with %s."
+                   % (e["threads"],
+                      med_iqr(stat(e, "items_per_second"), stat(e, "items_per_second", "iqr"), 1e6),
+                      num(stat(e, "flushes_per_1000")), med_iqr(stat(ek, "items_per_second"),
+                                                                stat(ek, "items_per_second", "iqr"), 1e6),
+                      num(stat(ek, "flushes_per_1000"))))
     return out
 
 
@@ -794,22 +800,22 @@ def r_delay(ctx, machine):
     out = ["- One producer, percpu: %s per `pgfree_defer()` with the %s µs delay, %s without "
            "(producer side); the drain flushed %s and %s times per 1000 descriptors."
            % (ns(cost_ns(d1, b)), delay, ns(cost_ns(n1, b)),
-          num(stat(d1, "flushes_per_1000")), num(stat(n1, "flushes_per_1000")))]
+              num(stat(d1, "flushes_per_1000")), num(stat(n1, "flushes_per_1000")))]
     ed = b.row("end_to_end/percpu/policy:delay/flush_ns:0", required=False)
     en = b.row("end_to_end/percpu/policy:nodelay/flush_ns:0", required=False)
     if ed and en:
         out.append("- End to end (%d producers, an empty flush): %s M/s with the delay and %s "
-               "flushes per 1000, %s M/s and %s without."
-               % (ed["threads"], num(stat(ed, "items_per_second") / 1e6),
-                  num(stat(ed, "flushes_per_1000")), num(stat(en, "items_per_second") / 1e6),
-                  num(stat(en, "flushes_per_1000"))))
+                   "flushes per 1000, %s M/s and %s without."
+                   % (ed["threads"], num(stat(ed, "items_per_second") / 1e6),
+                      num(stat(ed, "flushes_per_1000")), num(stat(en, "items_per_second") / 1e6),
+                      num(stat(en, "flushes_per_1000"))))
     ld = b.row("latency/percpu/policy:delay", required=False)
     ln = b.row("latency/percpu/policy:nodelay", required=False)
     if ld and ln:
         out.append("- Latency, defer to release (one producer at 50k/s): p50 %s with the delay, "
-               "%s without." % (us(stat(ld, "p50_us")), us(stat(ln, "p50_us"))))
+                   "%s without." % (us(stat(ld, "p50_us")), us(stat(ln, "p50_us"))))
     out.append("- From [`%s`](%s), %s." % (b.rel.rsplit("/", 1)[0] + "/summary.txt",
-                           ctx.link(ctx.results.rel(machine, "summary.txt")), b.label()))
+                                           ctx.link(ctx.results.rel(machine, "summary.txt")), b.label()))
     return out
 
 
@@ -817,7 +823,7 @@ def r_delay(ctx, machine):
       "the rseq push against the CAS push in every committed run: 1-producer cost ÷ the floor, "
       "2 producers against the floor, end to end with a 10 µs flush")
 def r_rseq(ctx, machines):
-    ms = ctx.results.machines() if machines == "all" else split_list(machines)
+    ms = machine_list(ctx, machines)
     rows = []
     for m in ms:
         b = ctx.bench(m)
@@ -836,12 +842,12 @@ def r_rseq(ctx, machines):
             r = b.row("end_to_end/percpu_rseq/policy:%s/flush_ns:10000" % p, required=False)
             c = b.row("end_to_end/percpu/policy:%s/flush_ns:10000" % p, required=False)
             e2e.append(times(stat(r, "items_per_second") / stat(c, "items_per_second"))
-                   if r and c else MISSING)
+                       if r and c else MISSING)
         line.append(" / ".join(e2e))
         rows.append(line)
     return (["Policies `delay` / `nodelay`; producer side; cost = ns per defer per producer.", ""]
-        + table(["run", "rseq push, 1-producer cost ÷ floor", "CAS push, 1-producer cost ÷ floor",
-             "rseq push, 2 producers, M/s", "end to end, 10 µs flush: rseq ÷ CAS"], rows))
+            + table(["run", "rseq push, 1-producer cost ÷ floor", "CAS push, 1-producer cost ÷ floor",
+                     "rseq push, 2 producers, M/s", "end to end, 10 µs flush: rseq ÷ CAS"], rows))
 
 
 # --- the application stage -------------------------------------------------
@@ -856,7 +862,7 @@ class App:
         self.doc = results.json(machine, "app.json")
         self.jrows = {(r["mode"], int(r["threads"])): r for r in self.doc.get("rows", [])}
         self.drows = {(r["mode"], int(r["threads"])): r
-                  for r in results.csv(machine, "app_detail.csv")}
+                      for r in results.csv(machine, "app_detail.csv")}
 
     def threads(self):
         return sorted({t for (_, t) in self.drows} | {t for (_, t) in self.jrows})
@@ -868,13 +874,13 @@ class App:
         j, d = self.jrows.get((mode, t)), self.drows.get((mode, t))
         if j is None and d is None:
             raise FigureError("%s: no row mode=%s threads=%d (the text depends on it)"
-                      % (self.rel_csv, mode, t))
+                              % (self.rel_csv, mode, t))
         if j is not None and j.get(key) is not None:
             return j[key]
         if d is not None and d.get(key) not in (None, ""):
             return float(d[key])
         raise FigureError("%s and %s: row mode=%s threads=%d has no %s"
-                  % (self.rel_json, self.rel_csv, mode, t, key))
+                          % (self.rel_json, self.rel_csv, mode, t, key))
 
     def oversubscribed(self, t):
         for m in ("v5", "pgfree", "none"):
@@ -892,18 +898,24 @@ def app_rate(a, m, t):
     return "%s [%s–%s]" % (kilo(v), kilo(q[0]).rstrip("k"), kilo(q[1]))
 
 
+def app_ratio(a, t):
+    return times(a.get("pgfree", t, "map_unmap_per_s") / a.get("v5", t, "map_unmap_per_s"))
+
+
 def app_pair(a, t, key, unit="", scale=1.0):
     """'v5 / pgfree' of one figure, in one unit."""
     return "%s / %s%s" % (num(a.get("v5", t, key) / scale), num(a.get("pgfree", t, key) / scale),
-                  " " + unit if unit else "")
+                          " " + unit if unit else "")
 
 
 APP_COLUMNS = {
-    "rate": (["v5 map+unmap/s", "pgfree map+unmap/s"], lambda a, t: [app_rate(a, "v5", t), app_rate(a, "pgfree", t)]),
-    "ratio": (["pgfree/v5"], lambda a, t: [times(a.get("pgfree", t, "map_unmap_per_s") / a.get("v5", t, "map_unmap_per_s"))]),
+    "rate": (["v5 map+unmap/s", "pgfree map+unmap/s"],
+             lambda a, t: [app_rate(a, "v5", t), app_rate(a, "pgfree", t)]),
+    "ratio": (["pgfree/v5"], lambda a, t: [app_ratio(a, t)]),
     "flushes": (["flushes/1000 tables v5 / pgfree"], lambda a, t: [app_pair(a, t, "flushes_per_1000")]),
     "free": (["free call, wall, v5 / pgfree"], lambda a, t: [app_pair(a, t, "free_ns_per_free", "ns")]),
-    "cpu_op": (["CPU per map+unmap v5 / pgfree"], lambda a, t: [app_pair(a, t, "producer_cpu_ns_per_op", "ns")]),
+    "cpu_op": (["CPU per map+unmap v5 / pgfree"],
+               lambda a, t: [app_pair(a, t, "producer_cpu_ns_per_op", "ns")]),
     "on_cpu": (["CPU thread on a CPU v5 / pgfree"], lambda a, t: ["%s / %s" % tuple(
         pct(a.get(m, t, "producer_cpu_share")) for m in ("v5", "pgfree"))]),
     "frames": (["waiting for frames v5 / pgfree"], lambda a, t: ["%s / %s" % tuple(
@@ -943,9 +955,9 @@ def r_app(ctx, machine, columns):
         raise FigureError("%s: no thread count with both v5 and pgfree rows" % a.rel_csv)
     doc = a.doc
     lines = ["Medians of %s run(s) of %s s per cell, v5 and pgfree interleaved; map+unmap/s with "
-         "[q1–q3]; times per free call and per operation in ns.  Oversubscribed, as the stage "
-         "counts it: %s." % (doc.get("runs"), "%g" % float(doc.get("seconds")),
-                     doc.get("oversubscribed_rule", "(app.json states no rule)")), ""]
+             "[q1–q3]; times per free call and per operation in ns.  Oversubscribed, as the stage "
+             "counts it: %s." % (doc.get("runs"), "%g" % float(doc.get("seconds")),
+                                 doc.get("oversubscribed_rule", "(app.json states no rule)")), ""]
     return lines + table(hdr, rows)
 
 
@@ -980,7 +992,7 @@ def model_csv(ctx, machine):
 def model_need(ctx, machine, pred, name, n):
     if (name, n) not in pred:
         raise FigureError("%s: no row %s,%d (the text depends on it)"
-                  % (ctx.results.rel(machine, "model_prediction.csv"), name, n))
+                          % (ctx.results.rel(machine, "model_prediction.csv"), name, n))
     return pred[(name, n)]
 
 
@@ -988,7 +1000,7 @@ def model_need(ctx, machine, pred, name, n):
       "the many-core model's pgfree/v5 for the application, fed with each run's 1-thread costs, "
       "beside what each run measured")
 def r_app_model(ctx, machines, cpus):
-    ms = ctx.results.machines() if machines == "all" else split_list(machines)
+    ms = machine_list(ctx, machines)
     ns_ = int_list(cpus, "cpus")
     rows = []
     for m in ms:
@@ -998,20 +1010,20 @@ def r_app_model(ctx, machines, cpus):
             continue
         pred = model_csv(ctx, m)
         a = App(ctx.results, m)
-        meas = ", ".join("%d: %s" % (t, times(a.get("pgfree", t, "map_unmap_per_s") /
-                              a.get("v5", t, "map_unmap_per_s")))
-                 for t in a.threads() if a.has("v5", t) and a.has("pgfree", t))
+        meas = ", ".join("%d: %s" % (t, app_ratio(a, t))
+                         for t in a.threads() if a.has("v5", t) and a.has("pgfree", t))
         rows.append([ctx.bench(m).label()] +
-                [times(model_need(ctx, m, pred, "app_ratio_pgfree_over_v5", n)) for n in ns_] + [meas])
+                    [times(model_need(ctx, m, pred, "app_ratio_pgfree_over_v5", n)) for n in ns_] + [meas])
     return table(["run (its calibration and 1-thread costs)"] +
-             ["model pgfree/v5, %d CPUs" % n for n in ns_] + ["measured pgfree/v5, per CPU-thread count"], rows)
+                 ["model pgfree/v5, %d CPUs" % n for n in ns_] +
+                 ["measured pgfree/v5, per CPU-thread count"], rows)
 
 
 # --- the many-core model ----------------------------------------------------
 
 VALID_RE = re.compile(r"^\s+(?P<design>\S+)\s+(?P<cpus>\d+) CPU: measured\s+(?P<meas>[\d.e+]+) M/s "
-              r"\[[^\]]*\], model\s+(?P<model>[\d.e+]+) M/s, error\s+(?P<err>[+-]?\d+)%"
-              r".*\[(?P<row>enqueue/[^\]]+)\]\s*$")
+                      r"\[[^\]]*\], model\s+(?P<model>[\d.e+]+) M/s, error\s+(?P<err>[+-]?\d+)%"
+                      r".*\[(?P<row>enqueue/[^\]]+)\]\s*$")
 ALONE_RE = re.compile(r"(?P<design>\w+) (?P<meas>[\d.]+) M/s, model (?P<model>[\d.]+) \((?P<err>[+-]?\d+)%\)")
 
 
@@ -1055,7 +1067,7 @@ def r_model_validation(ctx, machine):
     out += table(["design"] + ["%d CPU%s" % (n, "s" if n > 1 else "") for n in cpus], rows)
     if alone:
         out += ["", "The library alone on 2 CPUs (two producers deferring at once, no harness), "
-            "measured / model: %s." % "; ".join("%s %s / %s (%s%%)" % (d, a, b_, e) for d, a, b_, e in alone)]
+                "measured / model: %s." % "; ".join("%s %s / %s (%s%%)" % x for x in alone)]
     return out
 
 
@@ -1068,7 +1080,7 @@ def r_model_inputs(ctx, machine):
     for k, v in cal.items():
         if isinstance(v, dict) and "median" in v:
             rows.append(["`%s`" % k, "%s [%s–%s]" % (num(v["median"]), num(v.get("q1", v["median"])),
-                                   num(v.get("q3", v["median"])))])
+                                                     num(v.get("q3", v["median"])))])
     if not rows:
         raise FigureError("%s: no quantity with a median" % ctx.results.rel(machine, "calib.json"))
     summ = ctx.results.text(machine, "model_summary.txt")
@@ -1076,8 +1088,8 @@ def r_model_inputs(ctx, machine):
     if not par:
         raise FigureError("%s: no 'parameters:' line" % ctx.results.rel(machine, "model_summary.txt"))
     return (["Model parameters: %s." % par[0][len("parameters:"):].strip(), "",
-         "Calibration on CPUs %s, ns, median [q1–q3]:" % ",".join(str(c) for c in cal.get("cpus", [])),
-         ""] + table(["quantity", "ns"], rows))
+             "Calibration on CPUs %s, ns, median [q1–q3]:" % ",".join(str(c) for c in cal.get("cpus", [])),
+             ""] + table(["quantity", "ns"], rows))
 
 
 @kind("model-prediction", {"machine": None, "cpus": "1,2,16,64,256"},
@@ -1087,7 +1099,7 @@ def r_model_prediction(ctx, machine, cpus):
     pred = model_csv(ctx, machine)
     ns_ = int_list(cpus, "cpus")
     base = [d for d in dict.fromkeys(k[0] for k in pred)
-        if not d.startswith("app_") and not d.endswith(("_fair_handoff", "_sustained"))]
+            if not d.startswith("app_") and not d.endswith(("_fair_handoff", "_sustained"))]
     base = design_order(base)
     hdr = ["CPUs"] + base + ["percpu ÷ v5", "v5, fair hand-off bound", "percpu sustained"]
     rows = []
@@ -1095,8 +1107,8 @@ def r_model_prediction(ctx, machine, cpus):
         p, v = model_need(ctx, machine, pred, "percpu", n), model_need(ctx, machine, pred, "v5", n)
         line = [str(n)] + [num(pred[(d, n)] / 1e6) if (d, n) in pred else MISSING for d in base]
         line += [times(p / v),
-             num(pred[("v5_fair_handoff", n)] / 1e6) if ("v5_fair_handoff", n) in pred else MISSING,
-             num(model_need(ctx, machine, pred, "percpu_sustained", n) / 1e6)]
+                 num(pred[("v5_fair_handoff", n)] / 1e6) if ("v5_fair_handoff", n) in pred else MISSING,
+                 num(model_need(ctx, machine, pred, "percpu_sustained", n) / 1e6)]
         rows.append(line)
     return ["Predicted M descriptors/s, one producer per CPU:", ""] + table(hdr, rows)
 
@@ -1117,10 +1129,10 @@ def r_model_vs(ctx, machine, threads):
             times(model_need(ctx, m, pred, "percpu", n) / model_need(ctx, m, pred, "v5", n)),
             ctx.bench(m).label()))
     meas = ["÷ `%s` %s" % (d, times(pcn / producer(b.enqueue(d, "delay", n), b)))
-        for d in ("v5_kernel", "v5_kernel_tas", "v5", "v5_tas") if b.enqueue(d, "delay", n)]
+            for d in ("v5_kernel", "v5_kernel_tas", "v5", "v5_tas") if b.enqueue(d, "delay", n)]
     return ["- The model's percpu ÷ v5 at %d CPUs: %s." % (n, "; ".join(model)),
-        "- Measured on %s at %d producers (producer side, policy `delay`): percpu %s."
-        % (b.label(), n, ", ".join(meas))]
+            "- Measured on %s at %d producers (producer side, policy `delay`): percpu %s."
+            % (b.label(), n, ", ".join(meas))]
 
 
 # ---------------------------------------------------------------------------
@@ -1145,7 +1157,7 @@ def parse_args(kind_, argtext, where):
         k, _, v = tok.partition("=")
         if k not in params:
             raise FigureError("%s: %s takes no parameter %r (it takes: %s)"
-                      % (where, kind_, k, ", ".join(params) or "none"))
+                              % (where, kind_, k, ", ".join(params) or "none"))
         args[k] = v
     for k, default in params.items():
         if k not in args:
@@ -1172,21 +1184,21 @@ def find_regions(path, lines):
         if b:
             if open_ is not None:
                 raise FigureError("%s:%d: BEGIN GENERATED inside the region opened at line %d"
-                          % (path, i + 1, open_[0] + 1))
+                                  % (path, i + 1, open_[0] + 1))
             open_ = (i, b.group("kind"), b.group("args"))
         elif e:
             if open_ is None:
                 raise FigureError("%s:%d: END GENERATED without a BEGIN" % (path, i + 1))
             if e.group("kind") != open_[1]:
                 raise FigureError("%s:%d: END GENERATED: %s closes the region %s opened at line %d"
-                          % (path, i + 1, e.group("kind"), open_[1], open_[0] + 1))
+                                  % (path, i + 1, e.group("kind"), open_[1], open_[0] + 1))
             regions.append(Region(path, open_[0], i, open_[1], open_[2],
-                          "\n".join(lines[open_[0] + 1:i])))
+                                  "\n".join(lines[open_[0] + 1:i])))
             open_ = None
         else:
             raise FigureError("%s:%d: malformed marker (expected '<!-- BEGIN GENERATED: kind "
-                      "key=value ... -->' or '<!-- END GENERATED: kind -->'): %s"
-                      % (path, i + 1, ln.strip()))
+                              "key=value ... -->' or '<!-- END GENERATED: kind -->'): %s"
+                              % (path, i + 1, ln.strip()))
     if open_ is not None:
         raise FigureError("%s:%d: region %s is never closed" % (path, open_[0] + 1, open_[1]))
     return regions
@@ -1202,7 +1214,7 @@ def render(results, kind_, argtext, file_dir, where="--render"):
         raise FigureError("%s: %s" % (where, e))
     src = sorted(results.used)
     head = ("<!-- generated by scripts/figures.py from %s: do not edit by hand; "
-        "rerun `python3 scripts/figures.py` -->" % ", ".join(src))
+            "rerun `python3 scripts/figures.py` -->" % ", ".join(src))
     return "\n".join([head] + body)
 
 
@@ -1211,7 +1223,7 @@ def md_files(root):
     for d, dirs, files in os.walk(root):
         rel = os.path.relpath(d, root)
         dirs[:] = sorted(x for x in dirs if not x.startswith(".") and not x.startswith("build")
-                 and not (rel == "." and x in ("out", "Testing")))
+                         and not (rel == "." and x in ("out", "Testing")))
         out += [os.path.normpath(os.path.join(rel, f)) for f in sorted(files) if f.endswith(".md")]
     return out
 
@@ -1264,8 +1276,8 @@ def cmd_generate(root, paths, check, out=sys.stdout):
                 "%s (committed)" % r.path, "%s (generated)" % r.path, n=1))
         if differ:
             out.write("figures: %d region(s) differ from the committed runs: a figure was edited "
-                  "by hand, or bench/results/ changed; run `python3 scripts/figures.py` and "
-                  "review the diff\n" % len(differ))
+                      "by hand, or bench/results/ changed; run `python3 scripts/figures.py` and "
+                      "review the diff\n" % len(differ))
             return 1
         out.write("figures: %d file(s), every generated region matches bench/results/\n" % len(files))
         return 0
@@ -1365,11 +1377,11 @@ def self_test(root):
         expect(len(machines) >= 1, "at least one committed run: %s" % ", ".join(machines))
         m = machines[0]
         doc = "\n".join(["# t", "before",
-                 "<!-- BEGIN GENERATED: enqueue machine=%s -->" % m,
-                 "<!-- END GENERATED: enqueue -->",
-                 "between", "```", "<!-- BEGIN GENERATED: not-a-kind -->", "```",
-                 "<!-- BEGIN GENERATED: targets machine=%s -->" % m, "stale",
-                 "<!-- END GENERATED: targets -->", "after", ""])
+                         "<!-- BEGIN GENERATED: enqueue machine=%s -->" % m,
+                         "<!-- END GENERATED: enqueue -->",
+                         "between", "```", "<!-- BEGIN GENERATED: not-a-kind -->", "```",
+                         "<!-- BEGIN GENERATED: targets machine=%s -->" % m, "stale",
+                         "<!-- END GENERATED: targets -->", "after", ""])
         os.makedirs(os.path.join(tmp, "docs"))
         path = os.path.join(tmp, "docs", "t.md")
         with open(path, "w") as f:
@@ -1403,8 +1415,8 @@ def self_test(root):
         expect(a == render(Results(tmp), "enqueue", " machine=%s" % m, "docs"), "output is deterministic")
         # Missing file, row, column; malformed markers.
         expect_error(lambda: render(Results(tmp), "enqueue", " machine=no-such-run", ""),
-                 "bench/results/no-such-run/bench.json: no such file",
-                 "a missing run names its file")
+                     "bench/results/no-such-run/bench.json: no such file",
+                     "a missing run names its file")
         bj = os.path.join(tmp, RESULTS, m, "bench.json")
         with open(bj) as f:
             bdoc = json.load(f)
@@ -1413,8 +1425,8 @@ def self_test(root):
         with open(bj, "w") as f:
             json.dump(dict(bdoc, rows=kept), f)
         expect_error(lambda: render(Results(tmp), "headline", " cells=%s:%d" % (m, t2), ""),
-                 "no row enqueue/v5_kernel/policy:delay/threads:%d" % t2,
-                 "a row the text depends on, absent, stops the generator and is named")
+                     "no row enqueue/v5_kernel/policy:delay/threads:%d" % t2,
+                     "a row the text depends on, absent, stops the generator and is named")
         if len(machines) > 1:
             body = render(Results(tmp), "enqueue", " machine=%s" % m, "")
             row = [ln for ln in body.split("\n") if ln.startswith("| **v5_kernel**")]
@@ -1424,7 +1436,7 @@ def self_test(root):
         with open(bj, "w") as f:
             json.dump(dict(bdoc, rows=kept), f)
         expect_error(lambda: render(Results(tmp), "enqueue", " machine=%s" % m, ""),
-                 "no row enqueue/percpu/policy:delay", "percpu absent: the tables refuse")
+                     "no row enqueue/percpu/policy:delay", "percpu absent: the tables refuse")
         with open(bj, "w") as f:
             json.dump(bdoc, f)
         ad = os.path.join(tmp, RESULTS, m, "app_detail.csv")
@@ -1434,19 +1446,19 @@ def self_test(root):
             with open(ad, "w") as f:
                 f.write(csvt.replace("pool_dry_wait_share", "renamed_column", 1))
             expect_error(lambda: render(Results(tmp), "app", " machine=%s" % m, ""),
-                     "has no pool_dry_wait_share", "a missing column is named")
+                         "has no pool_dry_wait_share", "a missing column is named")
         for bad, needle in (("<!-- BEGIN GENERATED: enqueue machine=x -->\n", "never closed"),
-                    ("<!-- BEGIN GENERATED: nope -->\n<!-- END GENERATED: nope -->\n",
-                     "unknown region kind"),
-                    ("<!-- BEGIN GENERATED: targets machin=x -->\n<!-- END GENERATED: targets -->\n",
-                     "takes no parameter"),
-                    ("<!-- BEGIN GENERATED: targets -->\n<!-- END GENERATED: rseq -->\n",
-                     "closes the region"),
-                    ("<!-- BEGIN GENERATED targets -->\n", "malformed marker")):
+                            ("<!-- BEGIN GENERATED: nope -->\n<!-- END GENERATED: nope -->\n",
+                             "unknown region kind"),
+                            ("<!-- BEGIN GENERATED: targets machin=x -->\n<!-- END GENERATED: targets -->\n",
+                             "takes no parameter"),
+                            ("<!-- BEGIN GENERATED: targets -->\n<!-- END GENERATED: rseq -->\n",
+                             "closes the region"),
+                            ("<!-- BEGIN GENERATED targets -->\n", "malformed marker")):
             with open(path, "w") as f:
                 f.write(bad)
             expect_error(lambda: process(tmp, ["docs/t.md"], True), needle,
-                     "a malformed marker is an error: %r" % bad.split("\n")[0])
+                         "a malformed marker is an error: %r" % bad.split("\n")[0])
         sink.close()
     finally:
         shutil.rmtree(tmp)
@@ -1456,7 +1468,7 @@ def self_test(root):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("files", nargs="*", help="Markdown files (default: every one with a region)")
     ap.add_argument("--root", default=ROOT, help="the source tree (default: this script's)")
     ap.add_argument("--check", action="store_true", help="exit 1 if a region differs")
@@ -1472,7 +1484,7 @@ def main(argv=None):
             for k in sorted(KINDS):
                 _, params, doc = KINDS[k]
                 print("%s %s\n    %s" % (k, " ".join("%s=%s" % (p, "REQUIRED" if d is None else d or "''")
-                                   for p, d in params.items()), doc))
+                                                     for p, d in params.items()), doc))
             return 0
         if a.self_test:
             return self_test(root)

@@ -23,7 +23,8 @@ the file that holds it, so a region works in any directory.
 
 Usage:
   scripts/figures.py [FILE...]          rewrite the regions (default: every
-                                        *.md under the tree that has one)
+                                        Markdown file git tracks that has
+                                        one; name a new file to include it)
   scripts/figures.py --check [FILE...]  change nothing; exit 1 and print a
                                         diff when a region differs from what
                                         its sources give (the drift test)
@@ -62,6 +63,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -1219,6 +1221,16 @@ def render(results, kind_, argtext, file_dir, where="--render"):
 
 
 def md_files(root):
+    """The Markdown files git tracks under root (what a clean clone has:
+    no build trees, nothing beside the project); outside a git checkout,
+    every *.md below root but build trees and hidden directories."""
+    try:
+        r = subprocess.run(["git", "-C", root, "ls-files", "-z", "--", "*.md"],
+                           capture_output=True, text=True, check=True)
+        return sorted(p for p in r.stdout.split("\0")
+                      if p and os.path.isfile(os.path.join(root, p)))
+    except (OSError, subprocess.CalledProcessError):
+        pass
     out = []
     for d, dirs, files in os.walk(root):
         rel = os.path.relpath(d, root)

@@ -3,7 +3,7 @@
 #
 # Run the test suite N times on a machine kept busy by other processes, to
 # find tests that depend on how fast a thread runs (they must not: see
-# README, "How it is verified").  Called by `scripts/test.sh --loaded[=N]`.
+# docs/testing.md).  Called by `scripts/test.sh --loaded[=N]`.
 #
 # Usage: scripts/loaded.sh N [normal] [asan] [tsan]    (default builds: all three)
 #

@@ -27,7 +27,7 @@
 #include "modes.h"
 #include "workload.h"
 
-#define POOL_PAGES	4096	/* frames per CPU thread (16 MiB) */
+#define POOL_PAGES	16384	/* frames per CPU thread (64 MiB); see README, "The pool" */
 #define POOL_MIN	512	/* > the 331 frames one thread can hold mapped */
 #define POOL_MAX_TOTAL	(1u << 20)	/* pte_pfn() has 20 bits */
 #define NONE_CAP_S	10.0	/* mode none runs on until it sees the bug, or this */

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT OR GPL-2.0-only
 #
-# The application-shaped benchmark stage (issue 13): examples/iommu_sva with
-# N = 1, 2, 4, 8, 16 CPU threads freeing page tables under an SVA IOMMU, in
-# modes v5 (Linux 6.19) and pgfree, plus "none" (the bug) once per thread
-# count to show the stale-walk detector works in the same run.
+# The application-shaped benchmark stage (issues 13, 17): examples/iommu_sva
+# with N = 1, 2, 4, 8, 16 CPU threads (and CPUs - 1, the most that leave a
+# CPU to the devices and the worker) freeing page tables under an SVA
+# IOMMU, in modes v5 (Linux 6.19) and pgfree, plus "none" (the bug) once per
+# thread count to show the stale-walk detector works in the same run.
+# bench/app/README.md says what it measures and how the rows are labelled.
 #
 #   bench/app/stage.sh OUTDIR [--quick]
 #
@@ -12,15 +14,20 @@
 # runs), then runs >= 5 repetitions of 2 s per cell, the modes interleaved
 # within each repetition (their order alternating), and writes
 #   OUTDIR/app.csv          mode,threads,map_unmap_per_s,tables_freed_per_s,
-#                           flushes_per_1000,stale_walks,reuse_p99_us (medians)
-#   OUTDIR/app_detail.csv   the same plus oversubscribed, spreads, per-free costs
-#   OUTDIR/app_summary.txt  a table per thread count, the targets PASS/MISS
+#                           flushes_per_1000,stale_walks,reuse_p99_us,
+#                           runnable_threads,oversubscribed,frame_wait_share,
+#                           judged (medians)
+#   OUTDIR/app_detail.csv   the same plus spreads, per-free costs, CPU shares
+#   OUTDIR/app_summary.txt  a table per thread count, its labels, the targets
+#                           PASS/MISS/SKIP (judged only on unlabelled rows)
 #   OUTDIR/app.json         per-free costs for the many-core model (schema
-#                           pgfree-app/1)
+#                           pgfree-app/2)
 #   OUTDIR/app.png          the plot (gnuplot, if installed)
 #   OUTDIR/app_raw.jsonl    every run, as the example printed it
 # About 2.5 minutes on a 2-CPU machine; --quick (1 repetition of 0.5 s) under
-# 20 s once built.  Environment: APP_REPS, APP_SECONDS, APP_THREADS override.
+# 20 s once built.  Environment: APP_REPS, APP_SECONDS, APP_THREADS override;
+# APP_ARGS adds example options to every run (e.g. --pool=8192,
+# --walk-rate=0), for experiments: the committed runs use the defaults.
 set -euo pipefail
 
 if [ $# -lt 1 ]; then
@@ -42,7 +49,20 @@ else
 	reps=${APP_REPS:-5}
 	secs=${APP_SECONDS:-2}
 fi
-threads=${APP_THREADS:-"1 2 4 8 16"}
+cpus=$(nproc)
+threads=${APP_THREADS:-}
+if [ -z "$threads" ]; then
+	# The usual counts, and CPUs - 1: the most CPU threads that can leave
+	# the devices and the worker or drain thread a CPU (the row may still
+	# be labelled oversubscribed: report.py measures, it does not assume).
+	threads="1 2 4 8 16"
+	fit=$((cpus - 1))
+	if [ $fit -ge 1 ] && [ $fit -le 32 ] && [[ " $threads " != *" $fit "* ]]; then
+		# shellcheck disable=SC2086 # a list of numbers
+		threads=$(printf '%s\n' $threads $fit | sort -n | paste -sd' ')
+	fi
+fi
+extra=${APP_ARGS:-}
 none_secs=0.3
 
 bdir="$root/build/app"
@@ -60,9 +80,8 @@ fi
 
 raw="$out/app_raw.jsonl"
 : >"$raw"
-cpus=$(nproc)
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "app stage: $cpus CPUs, load average $load0, $reps x $secs s per cell, threads: $threads"
+echo "app stage: $cpus CPUs, load average $load0, $reps x $secs s per cell, threads: $threads${extra:+, options: $extra}"
 
 for ((rep = 0; rep < reps; rep++)); do
 	for n in $threads; do
@@ -71,7 +90,8 @@ for ((rep = 0; rep < reps; rep++)); do
 		for m in $order; do
 			s=$secs
 			[ "$m" = none ] && s=$none_secs
-			"$bin" --mode="$m" --threads="$n" --seconds="$s" --json |
+			# shellcheck disable=SC2086 # APP_ARGS: several options
+			"$bin" --mode="$m" --threads="$n" --seconds="$s" --json $extra |
 				sed "s/^{/{\"rep\":$rep,/" >>"$raw"
 		done
 	done
@@ -80,4 +100,5 @@ done
 
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 "$root/bench/app/report.py" "$out" --cpus "$cpus" --load0 "$load0" --load1 "$load1" \
-	--seconds "$secs" --runs "$reps" --command "bench/app/stage.sh OUTDIR${2:+ $2}"
+	--seconds "$secs" --runs "$reps" \
+	--command "${APP_ARGS:+APP_ARGS=\"$APP_ARGS\" }bench/app/stage.sh OUTDIR${2:+ $2}"

@@ -91,7 +91,6 @@ void iommu_init(struct iommu *iommu, struct pool *pool, uint64_t root,
 		devs[i].iommu = iommu;
 		atomic_init(&devs[i].active, 0);
 		atomic_init(&devs[i].stale_walks, 0);
-		atomic_init(&devs[i].tid, 0);
 	}
 }
 

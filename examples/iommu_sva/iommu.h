@@ -55,7 +55,6 @@ struct iommu_dev {
 	struct iommu_cache_entry psc[PT_LEVELS][PSC_SLOTS];
 	uint64_t translations, iotlb_hits, psc_hits, faults;
 	uint64_t seed;
-	_Atomic int tid;
 };
 
 /**

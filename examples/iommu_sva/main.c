@@ -7,12 +7,14 @@
  * there (v5, pgfree).
  *
  *   pgfree_iommu_sva [--mode=none|v5|pgfree|all] [--seconds=S] [--threads=N]
- *                    [--devices=M] [--check] [--no-wait] [--yield-wait] [--json]
+ *                    [--devices=M] [--walk-rate=R] [--walk-burst=B] [--pool=P]
+ *                    [--check] [--no-wait] [--yield-wait] [--json]
  *
  * --no-wait makes the flush invalidate the caches without waiting for the
  * walks in flight: v5 and pgfree then show stale walks too, which is why
  * the wait is there.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -25,7 +27,9 @@
 #include "modes.h"
 #include "workload.h"
 
-#define POOL_PAGES	4096	/* 16 MiB of frames per CPU thread */
+#define POOL_PAGES	16384	/* frames per CPU thread (64 MiB); see README, "The pool" */
+#define POOL_MIN	512	/* > the 331 frames one thread can hold mapped */
+#define POOL_MAX_TOTAL	(1u << 20)	/* pte_pfn() has 20 bits */
 #define NONE_CAP_S	10.0	/* mode none runs on until it sees the bug, or this */
 #define MAX_DEVICES	64
 
@@ -43,7 +47,8 @@ struct result {
 	unsigned long pool_dry;
 	uint64_t pool_wait_ns, producer_runq_ns;
 	uint64_t flush_slow, flush_slow_ns, flush_yields;
-	uint64_t dev_run_ns, dev_runq_ns, dev_slices;
+	uint64_t dev_run_ns, dev_runq_ns, dev_slices, dev_bursts, dev_dropped;
+	double dev_cpu_share, dev_runnable_share;
 	uint64_t reuse_p50_ns, reuse_p99_ns;
 	long low_water;
 };
@@ -67,7 +72,8 @@ static uint64_t stale_now(const struct iommu *iommu)
 }
 
 /* The flusher's /proc schedstat: CPU time, time runnable but waiting for a
- * CPU, and times it was given a CPU, since it started. */
+ * CPU, and times it was given a CPU, since it started (it sleeps until the
+ * first free, so that is the timed window and the few frees after it). */
 static void flusher_schedstat(struct iommu *iommu, struct result *res)
 {
 	/* Relaxed: see iommu_flush_all(). */
@@ -90,31 +96,6 @@ static void flusher_schedstat(struct iommu *iommu, struct result *res)
 	fclose(f);
 }
 
-/* The device threads' /proc schedstat, summed, since they started. */
-static void devices_schedstat(struct iommu *iommu, struct result *res)
-{
-	for (unsigned int i = 0; i < iommu->nr_devs; i++) {
-		/* Relaxed: see device_thread(). */
-		int tid = atomic_load_explicit(&iommu->devs[i].tid, memory_order_relaxed);
-		unsigned long long run, wait, slices;
-		char path[64];
-		FILE *f;
-
-		if (!tid)
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fscanf(f, "%llu %llu %llu", &run, &wait, &slices) == 3) {
-			res->dev_run_ns += run;
-			res->dev_runq_ns += wait;
-			res->dev_slices += slices;
-		}
-		fclose(f);
-	}
-}
-
 static void start(pthread_t *thr, void *(*fn)(void *), void *arg)
 {
 	if (pthread_create(thr, NULL, fn, arg)) {
@@ -124,20 +105,55 @@ static void start(pthread_t *thr, void *(*fn)(void *), void *arg)
 }
 
 /**
- * run_mode() - one run: fresh pool, page table, IOMMU and threads
- * @mode: the freeing mode
+ * struct options - the command line, as run_mode() needs it
  * @seconds: how long the CPU threads run (mode none: at least that,
  *	and on until a stale walk is seen or NONE_CAP_S)
  * @nr_cpus: CPU threads
  * @nr_devs: device threads
+ * @pool_pages: frames per CPU thread
+ * @walk_rate: translations a second per device, 0 for no pause
+ * @walk_burst: translations per burst
  * @no_wait: --no-wait
+ */
+struct options {
+	double seconds;
+	unsigned int nr_cpus, nr_devs, pool_pages;
+	unsigned long walk_rate;
+	unsigned int walk_burst;
+	bool no_wait;
+};
+
+/* The devices' figures over their timed windows, summed (after join). */
+static void devices_result(const struct device_ctx *ctx, unsigned int nr_devs,
+			   struct result *res)
+{
+	for (unsigned int i = 0; i < nr_devs; i++) {
+		const struct device_ctx *c = &ctx[i];
+		double wall = c->wall_ns ? (double)c->wall_ns : 1.0;
+
+		res->dev_run_ns += c->cpu_ns;
+		res->dev_runq_ns += c->runq_ns;
+		res->dev_slices += c->slices;
+		res->dev_bursts += c->bursts;
+		res->dev_dropped += c->dropped;
+		/* Each over its own window (they end when each sees the stop). */
+		res->dev_cpu_share += (double)c->cpu_ns / wall;
+		res->dev_runnable_share += (double)(c->cpu_ns + c->runq_ns) / wall;
+	}
+}
+
+/**
+ * run_mode() - one run: fresh pool, page table, IOMMU and threads
+ * @mode: the freeing mode
+ * @o: the options
  * @res: the figures
  *
  * Return: 0 or a negative errno.
  */
-static int run_mode(enum mode mode, double seconds, unsigned int nr_cpus, unsigned int nr_devs,
-		    bool no_wait, struct result *res)
+static int run_mode(enum mode mode, const struct options *o, struct result *res)
 {
+	unsigned int nr_cpus = o->nr_cpus, nr_devs = o->nr_devs;
+	double seconds = o->seconds;
 	static struct pool pool;
 	static struct pagetable pt;
 	static struct iommu iommu;
@@ -154,20 +170,20 @@ static int run_mode(enum mode mode, double seconds, unsigned int nr_cpus, unsign
 
 	memset(res, 0, sizeof(*res));
 	if (!devs || !ctx || !dthr || !kthr || !cpus ||
-	    pool_init(&pool, POOL_PAGES * nr_cpus, nr_cpus))
+	    pool_init(&pool, o->pool_pages * nr_cpus, nr_cpus))
 		goto out;
 	err = pt_init(&pt, &pool);
 	if (err)
 		goto out_pool;
 	iommu_init(&iommu, &pool, pt.root, devs, nr_devs);
-	iommu.no_wait = no_wait;
+	iommu.no_wait = o->no_wait;
 	iommu.yield_wait = yield_wait;
 	err = reclaim_start(&rec, mode, &pool, &iommu);
 	if (err)
 		goto out_pool;
 	pt.free_table = reclaim_free_table;
 	pt.ctx = &rec;
-	workload_init(&w, &pt, cpus, nr_cpus);
+	workload_init(&w, &pt, cpus, nr_cpus, o->walk_rate, o->walk_burst);
 
 	for (unsigned int i = 0; i < nr_devs; i++) {
 		devs[i].seed = 0x2545f4914f6cdd1dull * (i + 1);
@@ -201,13 +217,13 @@ static int run_mode(enum mode mode, double seconds, unsigned int nr_cpus, unsign
 	res->consumer_cpu_ns = cons1 - (mode == MODE_V5 ? cons0 : 0);
 	res->wakeups = reclaim_wakeups(&rec);
 	flusher_schedstat(&iommu, res);
-	devices_schedstat(&iommu, res);
 	/* Flush and free what is still queued, with the devices running. */
 	err = reclaim_stop(&rec);
 	atomic_store_explicit(&w.device_stop, true, memory_order_relaxed);
 	for (unsigned int i = 0; i < nr_devs; i++)
 		pthread_join(dthr[i], NULL);
 	t_dev = now_s() - t0;
+	devices_result(ctx, nr_devs, res);
 
 	res->seconds = t_kernel;
 	for (unsigned int i = 0; i < nr_cpus; i++) {
@@ -257,10 +273,10 @@ static double per(uint64_t a, uint64_t b)
 	return b ? (double)a / (double)b : 0.0;
 }
 
-static void print_json(enum mode m, const struct result *r, unsigned int nr_cpus,
-		       unsigned int nr_devs)
+static void print_json(enum mode m, const struct result *r, const struct options *o)
 {
 	printf("{\"mode\":\"%s\",\"threads\":%u,\"devices\":%u,\"seconds\":%.3f,"
+	       "\"pool_pages\":%u,\"walk_rate\":%lu,\"walk_burst\":%u,"
 	       "\"map_unmap\":%lu,\"tables_freed\":%lu,\"flushes\":%llu,\"stale_walks\":%llu,"
 	       "\"translations\":%llu,\"pool_waits\":%lu,\"pool_low_water\":%ld,"
 	       "\"reuse_p50_us\":%.2f,\"reuse_p99_us\":%.2f,\"wakeups\":%llu,"
@@ -270,8 +286,11 @@ static void print_json(enum mode m, const struct result *r, unsigned int nr_cpus
 	       "\"worker_run_ns\":%llu,\"worker_runq_wait_ns\":%llu,\"worker_slices\":%llu,"
 	       "\"pool_dry\":%lu,\"pool_wait_ns\":%llu,\"producer_runq_ns\":%llu,"
 	       "\"flush_slow\":%llu,\"flush_slow_ns\":%llu,\"flush_yields\":%llu,"
-	       "\"dev_run_ns\":%llu,\"dev_runq_ns\":%llu,\"dev_slices\":%llu}\n",
-	       mode_name(m), nr_cpus, nr_devs, r->seconds, r->kernel_ops, r->tables_freed,
+	       "\"dev_run_ns\":%llu,\"dev_runq_ns\":%llu,\"dev_slices\":%llu,"
+	       "\"dev_bursts\":%llu,\"dev_dropped\":%llu,"
+	       "\"dev_cpu_share\":%.4f,\"dev_runnable_share\":%.4f}\n",
+	       mode_name(m), o->nr_cpus, o->nr_devs, r->seconds, o->pool_pages, o->walk_rate,
+	       o->walk_burst, r->kernel_ops, r->tables_freed,
 	       (unsigned long long)r->flushes, (unsigned long long)r->stale,
 	       (unsigned long long)r->translations, r->pool_waits, r->low_water,
 	       (double)r->reuse_p50_ns / 1e3, (double)r->reuse_p99_ns / 1e3,
@@ -284,23 +303,42 @@ static void print_json(enum mode m, const struct result *r, unsigned int nr_cpus
 	       (unsigned long long)r->pool_wait_ns, (unsigned long long)r->producer_runq_ns,
 	       (unsigned long long)r->flush_slow, (unsigned long long)r->flush_slow_ns,
 	       (unsigned long long)r->flush_yields, (unsigned long long)r->dev_run_ns,
-	       (unsigned long long)r->dev_runq_ns, (unsigned long long)r->dev_slices);
+	       (unsigned long long)r->dev_runq_ns, (unsigned long long)r->dev_slices,
+	       (unsigned long long)r->dev_bursts, (unsigned long long)r->dev_dropped,
+	       r->dev_cpu_share, r->dev_runnable_share);
 }
 
 static void usage(const char *argv0)
 {
 	fprintf(stderr, "usage: %s [--mode=none|v5|pgfree|all] [--seconds=S] [--threads=N] "
-		"[--devices=M] [--check] [--no-wait] [--yield-wait] [--json]\n", argv0);
+		"[--devices=M] [--walk-rate=R] [--walk-burst=B] [--pool=P] [--check] "
+		"[--no-wait] [--yield-wait] [--json]\n", argv0);
 	exit(2);
+}
+
+/* An unsigned option value in [@lo, @hi], or usage(). */
+static unsigned long arg_ul(const char *argv0, const char *val, unsigned long lo,
+			    unsigned long hi)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(val, &end, 10);
+	if (errno || end == val || *end || *val == '-' || n < lo || n > hi)
+		usage(argv0);
+	return n;
 }
 
 int main(int argc, char **argv)
 {
 	bool run[MODE_COUNT] = { true, true, true };
 	struct result res[MODE_COUNT];
-	double seconds = 2.0;
-	unsigned int nr_devs = 2, nr_cpus = 1;
-	bool check = false, no_wait = false, json = false;
+	struct options o = {
+		.seconds = 2.0, .nr_cpus = 1, .nr_devs = 2, .pool_pages = POOL_PAGES,
+		.walk_rate = WALK_RATE, .walk_burst = WALK_BURST,
+	};
+	bool check = false, json = false;
 	int status = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -314,25 +352,24 @@ int main(int argc, char **argv)
 			if (!run[MODE_NONE] && !run[MODE_V5] && !run[MODE_PGFREE])
 				usage(argv[0]);
 		} else if (!strncmp(a, "--seconds=", 10)) {
-			seconds = strtod(a + 10, &end);
-			if (*end || !(seconds > 0 && seconds <= 3600))
+			o.seconds = strtod(a + 10, &end);
+			if (*end || !(o.seconds > 0 && o.seconds <= 3600))
 				usage(argv[0]);
 		} else if (!strncmp(a, "--devices=", 10)) {
-			unsigned long n = strtoul(a + 10, &end, 10);
-
-			if (*end || n < 1 || n > MAX_DEVICES)
-				usage(argv[0]);
-			nr_devs = (unsigned int)n;
+			o.nr_devs = (unsigned int)arg_ul(argv[0], a + 10, 1, MAX_DEVICES);
 		} else if (!strncmp(a, "--threads=", 10)) {
-			unsigned long n = strtoul(a + 10, &end, 10);
-
-			if (*end || n < 1 || n > MAX_CPUS)
-				usage(argv[0]);
-			nr_cpus = (unsigned int)n;
+			o.nr_cpus = (unsigned int)arg_ul(argv[0], a + 10, 1, MAX_CPUS);
+		} else if (!strncmp(a, "--walk-rate=", 12)) {
+			o.walk_rate = arg_ul(argv[0], a + 12, 0, 1000000000ul);
+		} else if (!strncmp(a, "--walk-burst=", 13)) {
+			o.walk_burst = (unsigned int)arg_ul(argv[0], a + 13, 1, 1000000ul);
+		} else if (!strncmp(a, "--pool=", 7)) {
+			o.pool_pages = (unsigned int)arg_ul(argv[0], a + 7, POOL_MIN,
+							    POOL_MAX_TOTAL / MAX_CPUS);
 		} else if (!strcmp(a, "--check")) {
 			check = true;
 		} else if (!strcmp(a, "--no-wait")) {
-			no_wait = true;
+			o.no_wait = true;
 		} else if (!strcmp(a, "--yield-wait")) {
 			yield_wait = true;
 		} else if (!strcmp(a, "--json")) {
@@ -341,15 +378,22 @@ int main(int argc, char **argv)
 			usage(argv[0]);
 		}
 	}
+	/* A burst longer than a second's walks would pace nothing. */
+	if (o.walk_rate && o.walk_burst > o.walk_rate)
+		usage(argv[0]);
 
 	if (!json) {
-		printf("iommu_sva: %u CPU thread(s), %u device(s), %u frames, "
+		printf("iommu_sva: %u CPU thread(s), %u device(s) %s, %u frames, "
 		       "%d live ranges of <= %d pages per CPU thread%s\n",
-		       nr_cpus, nr_devs, POOL_PAGES * nr_cpus, NR_LIVE, MAX_RANGE,
-		       no_wait ? ", flush does NOT wait for walks" : "");
-		printf("%-7s %7s %11s %12s %14s %14s %8s %10s %9s\n", "mode", "seconds",
+		       o.nr_cpus, o.nr_devs, o.walk_rate ? "paced" : "walking without pause",
+		       o.pool_pages * o.nr_cpus, NR_LIVE, MAX_RANGE,
+		       o.no_wait ? ", flush does NOT wait for walks" : "");
+		if (o.walk_rate)
+			printf("devices: %lu translations/s each, in bursts of %u\n",
+			       o.walk_rate, o.walk_burst);
+		printf("%-7s %7s %11s %12s %14s %14s %8s %10s %9s %8s\n", "mode", "seconds",
 		       "stale walks", "map+unmap/s", "tables freed/s", "translations/s",
-		       "flushes", "pool waits", "reuse p99");
+		       "flushes", "pool waits", "reuse p99", "dev CPU");
 	}
 	for (int m = 0; m < MODE_COUNT; m++) {
 		struct result *r = &res[m];
@@ -357,21 +401,21 @@ int main(int argc, char **argv)
 
 		if (!run[m])
 			continue;
-		err = run_mode(m, seconds, nr_cpus, nr_devs, no_wait, r);
+		err = run_mode(m, &o, r);
 		if (err) {
 			fprintf(stderr, "mode %s: %s\n", mode_name(m), pgfree_strerror(err));
 			return 2;
 		}
 		if (json)
-			print_json(m, r, nr_cpus, nr_devs);
+			print_json(m, r, &o);
 		else
-			printf("%-7s %7.2f %11llu %12.0f %14.0f %14.0f %8llu %10lu %7.0fus\n",
+			printf("%-7s %7.2f %11llu %12.0f %14.0f %14.0f %8llu %10lu %7.0fus %7.1f%%\n",
 			       mode_name(m), r->seconds, (unsigned long long)r->stale,
 			       (double)r->kernel_ops / r->seconds,
 			       (double)r->tables_freed / r->seconds,
 			       (double)r->translations / r->seconds,
 			       (unsigned long long)r->flushes, r->pool_waits,
-			       (double)r->reuse_p99_ns / 1e3);
+			       (double)r->reuse_p99_ns / 1e3, 100 * r->dev_cpu_share);
 		fflush(stdout);
 		if (check && m == MODE_NONE && !r->stale) {
 			printf("check: FAIL: mode none saw no stale walk (the detector is blind)\n");

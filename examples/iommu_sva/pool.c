@@ -134,7 +134,8 @@ static uint64_t bucket_ns(unsigned int b)
 }
 
 /**
- * pool_free_at() - poison a frame and give it back
+ * pool_poison() - retire a frame: count its reuse time, bump its
+ *	generation, poison it
  * @pool: the pool
  * @pfn: the frame; owned by the caller, on no list
  * @now_ns: pool_now_ns() of the caller, for the reuse time of a table
@@ -142,9 +143,10 @@ static uint64_t bucket_ns(unsigned int b)
  * Bumps the generation first, then poisons every entry with release
  * stores: a device whose acquire load reads poison (or anything a later
  * owner writes) is thereby guaranteed to see the new generation when it
- * checks it next.  That is what makes the stale-walk detector exact.
+ * checks it next.  That is what makes the stale-walk detector exact.  The
+ * frame is then ready for pool_part_put().
  */
-void pool_free_at(struct pool *pool, unsigned int pfn, uint64_t now_ns)
+void pool_poison(struct pool *pool, unsigned int pfn, uint64_t now_ns)
 {
 	struct ptdesc *pt = &pool->desc[pfn];
 	struct pool_part *part = &pool->part[pt->part];
@@ -164,7 +166,42 @@ void pool_free_at(struct pool *pool, unsigned int pfn, uint64_t now_ns)
 		/* Release: publishes the bump above to whoever reads this. */
 		atomic_store_explicit(&pool->frame[pfn][i], PAGE_POISON,
 				      memory_order_release);
-	pgfree_llist_add(&pt->node, &part->returned);
+}
+
+/**
+ * pool_part_put() - give poisoned frames back to their part
+ * @pool: the pool
+ * @part: the part they all belong to
+ * @first: the first frame's node
+ * @last: the last one's; @first..@last are linked through ->next
+ *
+ * The per-part free path: any thread, one release CAS for the whole
+ * chain (pgfree_llist_add_batch()), which the owner's acquire in
+ * pool_alloc() pairs with, so the poisoning happens-before the reuse.
+ * Each frame must have been through pool_poison().  A caller that hands
+ * back a whole flushed chain of one part (a per-CPU take-back) pays one
+ * CAS for all of it.
+ */
+void pool_part_put(struct pool *pool, unsigned int part, struct pgfree_llist_node *first,
+		   struct pgfree_llist_node *last)
+{
+	pgfree_llist_add_batch(first, last, &pool->part[part].returned);
+}
+
+/**
+ * pool_free_at() - poison a frame and give it back
+ * @pool: the pool
+ * @pfn: the frame; owned by the caller, on no list
+ * @now_ns: pool_now_ns() of the caller, for the reuse time of a table
+ *
+ * pool_poison(), then pool_part_put() of that one frame.
+ */
+void pool_free_at(struct pool *pool, unsigned int pfn, uint64_t now_ns)
+{
+	struct ptdesc *pt = &pool->desc[pfn];
+
+	pool_poison(pool, pfn, now_ns);
+	pool_part_put(pool, pt->part, &pt->node, &pt->node);
 }
 
 /* pool_free_at() for a page that is not a table (no reuse time). */

@@ -13,7 +13,9 @@
  *
  * Concurrency:
  *   pool_alloc(part)   the part's owner thread only
- *   pool_free*()       any thread (lock-less add to the part's return list)
+ *   pool_poison()      the frame's owner (the one thread freeing it)
+ *   pool_part_put()    any thread (lock-less add to the part's return list)
+ *   pool_free*()       any thread (pool_poison() + pool_part_put())
  *   pool_reuse_*()     after the freeing threads are joined
  */
 #ifndef IOMMU_SVA_POOL_H
@@ -100,6 +102,9 @@ struct pool {
 int pool_init(struct pool *pool, unsigned int nr_pages, unsigned int nr_parts);
 void pool_destroy(struct pool *pool);
 long pool_alloc(struct pool *pool, unsigned int part);
+void pool_poison(struct pool *pool, unsigned int pfn, uint64_t now_ns);
+void pool_part_put(struct pool *pool, unsigned int part, struct pgfree_llist_node *first,
+		   struct pgfree_llist_node *last);
 void pool_free_at(struct pool *pool, unsigned int pfn, uint64_t now_ns);
 void pool_free(struct pool *pool, unsigned int pfn);
 uint64_t pool_reuse_quantile_ns(const struct pool *pool, double q);

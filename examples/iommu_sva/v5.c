@@ -19,10 +19,10 @@ static void v5_work(struct v5 *v5)
 	struct pgfree_llist_node *batch, *next;
 	uint64_t now;
 
-	pthread_spin_lock(&v5->lock);
+	v5_lock(&v5->lock);
 	batch = v5->list;
 	v5->list = NULL;
-	pthread_spin_unlock(&v5->lock);
+	v5_unlock(&v5->lock);
 	if (!batch)
 		return;
 
@@ -82,7 +82,7 @@ int v5_start(struct v5 *v5, struct pool *pool, struct iommu *iommu)
 	v5->stop = false;
 	v5->pool = pool;
 	v5->iommu = iommu;
-	pthread_spin_init(&v5->lock, PTHREAD_PROCESS_PRIVATE);
+	v5_lock_init(&v5->lock);
 	pthread_mutex_init(&v5->mutex, NULL);
 	pthread_cond_init(&v5->cond, NULL);
 	err = pthread_create(&v5->worker, NULL, v5_worker, v5);
@@ -106,12 +106,12 @@ void v5_free_table(struct v5 *v5, struct pt_cpu *cpu, unsigned int pfn, bool tim
 	struct ptdesc *pt = &v5->pool->desc[pfn];
 	uint64_t t0 = timed ? pool_now_ns() : 0, t1 = 0;
 
-	pthread_spin_lock(&v5->lock);
+	v5_lock(&v5->lock);
 	if (timed)
 		t1 = pool_now_ns();
 	pt->node.next = v5->list;
 	v5->list = &pt->node;
-	pthread_spin_unlock(&v5->lock);
+	v5_unlock(&v5->lock);
 	if (timed) {
 		uint64_t t2 = pool_now_ns();
 
@@ -143,7 +143,7 @@ void v5_stop(struct v5 *v5)
 	pthread_cond_signal(&v5->cond);
 	pthread_mutex_unlock(&v5->mutex);
 	pthread_join(v5->worker, NULL);
-	pthread_spin_destroy(&v5->lock);
+	v5_lock_destroy(&v5->lock);
 	pthread_mutex_destroy(&v5->mutex);
 	pthread_cond_destroy(&v5->cond);
 }

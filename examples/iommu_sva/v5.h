@@ -15,6 +15,40 @@
 #include "pagetable.h"
 #include "pool.h"
 
+/*
+ * The list's lock.  Linux's spin_lock() is a qspinlock (an MCS queue: each
+ * waiter spins on its own line, a hand-off moves one line); this is
+ * glibc's pthread spinlock (an exchange loop spinning on plain loads),
+ * whose hand-off degrades as waiters are added.  With one CPU per thread
+ * and two CPUs, at most one thread waits and the difference cannot show.
+ * To follow the library's v5 port onto a queued lock, change the type and
+ * these four functions; nothing else names the lock.  (A queued lock in
+ * user space has a hazard the kernel's has not: a waiter preempted in the
+ * queue stalls every waiter behind it; the kernel spins with preemption
+ * off.)
+ */
+typedef pthread_spinlock_t v5_lock_t;
+
+static inline void v5_lock_init(v5_lock_t *l)
+{
+	pthread_spin_init(l, PTHREAD_PROCESS_PRIVATE);
+}
+
+static inline void v5_lock_destroy(v5_lock_t *l)
+{
+	pthread_spin_destroy(l);
+}
+
+static inline void v5_lock(v5_lock_t *l)
+{
+	pthread_spin_lock(l);
+}
+
+static inline void v5_unlock(v5_lock_t *l)
+{
+	pthread_spin_unlock(l);
+}
+
 /**
  * struct v5 - the global list and its work item
  * @lock: kernel_pgtable_work.lock
@@ -28,7 +62,7 @@
  * @iommu: what is flushed
  */
 struct v5 {
-	pthread_spinlock_t lock;
+	v5_lock_t lock;
 	struct pgfree_llist_node *list;
 	_Atomic bool pending;
 	pthread_mutex_t mutex;

@@ -12,6 +12,12 @@
  * way emptied tables are freed (the mode under test), as CPUs running
  * vfree() on different vmap areas, or vCPUs unmapping guest memory in
  * different ranges, share the kernel's deferred page-table free.
+ *
+ * The devices walk in bursts and sleep between them (struct workload's
+ * @walk_rate): a real IOMMU walks in hardware, beside the CPUs, and a
+ * device thread that never slept would take a CPU from the threads
+ * measured.  Each thread measures its own CPU and run-queue time over the
+ * timed window, for the stage's count of runnable threads.
  */
 #define _GNU_SOURCE	/* RUSAGE_THREAD */
 #include <errno.h>
@@ -35,13 +41,24 @@ static uint64_t xorshift64(uint64_t *s)
 	return *s = x;
 }
 
+/**
+ * workload_init() - set up the shared state and the CPU threads' contexts
+ * @w: the workload
+ * @pt: the page table
+ * @cpus: @nr_cpus contexts
+ * @nr_cpus: CPU threads
+ * @walk_rate: translations a second per device, 0 for no pause
+ * @walk_burst: translations per burst, >= 1
+ */
 void workload_init(struct workload *w, struct pagetable *pt, struct cpu_thread *cpus,
-		   unsigned int nr_cpus)
+		   unsigned int nr_cpus, unsigned long walk_rate, unsigned int walk_burst)
 {
 	w->pt = pt;
 	atomic_init(&w->go, false);
 	atomic_init(&w->kernel_stop, false);
 	atomic_init(&w->device_stop, false);
+	w->walk_rate = walk_rate;
+	w->walk_burst = walk_burst;
 	w->nr_cpus = nr_cpus;
 	w->cpus = cpus;
 	for (unsigned int c = 0; c < nr_cpus; c++) {
@@ -77,17 +94,30 @@ static uint64_t pick_range(uint64_t *seed, unsigned int id)
 	return va | (pages - 1);
 }
 
+/* The calling thread's /proc schedstat: time on a CPU, time runnable but
+ * waiting for one, times given one.  Zeros where the kernel has no
+ * schedstat (then the stage reports the waits as 0). */
+static void thread_schedstat(uint64_t *run, uint64_t *wait, uint64_t *slices)
+{
+	unsigned long long r = 0, w = 0, s = 0;
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+
+	if (f) {
+		if (fscanf(f, "%llu %llu %llu", &r, &w, &s) != 3)
+			r = w = s = 0;
+		fclose(f);
+	}
+	*run = r;
+	*wait = w;
+	*slices = s;
+}
+
 /* The calling thread's time runnable but waiting for a CPU (schedstat). */
 static uint64_t thread_runq_ns(void)
 {
-	unsigned long long run = 0, wait = 0;
-	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+	uint64_t run, wait, slices;
 
-	if (!f)
-		return 0;
-	if (fscanf(f, "%llu %llu", &run, &wait) != 2)
-		wait = 0;
-	fclose(f);
+	thread_schedstat(&run, &wait, &slices);
 	return wait;
 }
 
@@ -147,9 +177,46 @@ void *kernel_thread(void *arg)
 	return NULL;
 }
 
+/* One translation of an address of a recent range of any CPU thread. */
+static void device_translate_one(struct workload *w, struct iommu_dev *dev)
+{
+	uint64_t mask = PAGE_SIZE - 1, pte;
+	uint64_t r = xorshift64(&dev->seed);
+	struct cpu_thread *t = &w->cpus[(r >> 40) % w->nr_cpus];
+	/* Relaxed: any value will do, it is only an address. */
+	uint64_t range = atomic_load_explicit(&t->hint[r % (2 * NR_LIVE)], memory_order_relaxed);
+
+	if (!range)
+		return;
+	(void)iommu_translate(dev, (range & ~mask) +
+			      ((r >> 32) % ((range & mask) + 1)) * PAGE_SIZE, &pte);
+}
+
+/* The end of a device's timed window: its figures since @go (@t0, @cpu0,
+ * @rq0, @sl0 taken then).  The CPU time comes from the thread's clock, the
+ * run-queue wait and the slices from schedstat. */
+static void device_window_end(struct device_ctx *ctx, uint64_t t0, uint64_t cpu0,
+			      uint64_t rq0, uint64_t sl0)
+{
+	uint64_t run, rq, sl;
+
+	thread_schedstat(&run, &rq, &sl);
+	ctx->wall_ns = pool_now_ns() - t0;
+	ctx->cpu_ns = thread_cpu_ns() - cpu0;
+	ctx->runq_ns = rq - rq0;
+	ctx->slices = sl - sl0;
+}
+
 /**
  * device_thread() - translate addresses of recent ranges until told to stop
  * @arg: a struct device_ctx
+ *
+ * Paced (@walk_rate > 0): a burst of @walk_burst translations, then a
+ * sleep until the next burst is due (an absolute deadline, so that the
+ * rate holds however long a burst takes).  A thread that wakes more than a
+ * burst late (it was preempted) drops the bursts it missed rather than
+ * catch up: its CPU share stays bounded on a loaded machine, and the rate
+ * it reached is in the translations it counted.
  *
  * Return: NULL.
  */
@@ -158,23 +225,51 @@ void *device_thread(void *arg)
 	struct device_ctx *ctx = arg;
 	struct iommu_dev *dev = ctx->dev;
 	struct workload *w = ctx->w;
-	uint64_t mask = PAGE_SIZE - 1, pte;
+	uint64_t period = w->walk_rate ?
+		(uint64_t)w->walk_burst * 1000000000u / w->walk_rate : 0;
+	uint64_t t0, cpu0, run0, rq0, sl0, next;
+	bool timing = true;
 
-	/* Relaxed: an id for main to read our schedstat by, after join of
-	 * the CPU threads; orders nothing. */
-	atomic_store_explicit(&dev->tid, (int)gettid(), memory_order_relaxed);
+	/* Acquire: as in kernel_thread(); the devices' window opens with the
+	 * CPU threads'. */
+	while (!atomic_load_explicit(&w->go, memory_order_acquire))
+		sched_yield();
+	thread_schedstat(&run0, &rq0, &sl0);
+	(void)run0;
+	cpu0 = thread_cpu_ns();
+	t0 = next = pool_now_ns();
+	ctx->bursts = ctx->dropped = 0;
 	/* Relaxed: as in kernel_thread(). */
 	while (!atomic_load_explicit(&w->device_stop, memory_order_relaxed)) {
-		uint64_t r = xorshift64(&dev->seed);
-		struct cpu_thread *t = &w->cpus[(r >> 40) % w->nr_cpus];
-		/* Relaxed: any value will do, it is only an address. */
-		uint64_t range = atomic_load_explicit(&t->hint[r % (2 * NR_LIVE)],
-						      memory_order_relaxed);
+		uint64_t now;
 
-		if (!range)
+		/* Relaxed: the window's end needs no ordering, only an end. */
+		if (timing && atomic_load_explicit(&w->kernel_stop, memory_order_relaxed)) {
+			device_window_end(ctx, t0, cpu0, rq0, sl0);
+			timing = false;
+		}
+		for (unsigned int i = 0; i < w->walk_burst; i++)
+			device_translate_one(w, dev);
+		if (timing)
+			ctx->bursts++;
+		if (!period)
 			continue;
-		(void)iommu_translate(dev, (range & ~mask) +
-				      ((r >> 32) % ((range & mask) + 1)) * PAGE_SIZE, &pte);
+		next += period;
+		now = pool_now_ns();
+		if (now < next) {
+			struct timespec ts = { .tv_sec = (time_t)(next / 1000000000u),
+					       .tv_nsec = (long)(next % 1000000000u) };
+
+			/* pool_now_ns() reads CLOCK_MONOTONIC too. */
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+				;
+		} else if (now - next > period) {
+			if (timing)
+				ctx->dropped += (now - next) / period;
+			next = now;
+		}
 	}
+	if (timing)
+		device_window_end(ctx, t0, cpu0, rq0, sl0);
 	return NULL;
 }

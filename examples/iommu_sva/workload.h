@@ -19,6 +19,17 @@
 #define MAX_RANGE	16	/* pages per range, at most */
 #define MAX_CPUS	32	/* CPU threads: 2 PGD entries each */
 
+/*
+ * The devices' pace (README, "How the devices are paced").  A real IOMMU
+ * walks in hardware and takes no CPU; a simulated one is a thread, which
+ * walking without pause would take a whole CPU from the threads measured.
+ * So each device translates in bursts of WALK_BURST addresses and sleeps
+ * until its next burst is due: WALK_RATE translations a second, about 1 %
+ * of a CPU per device on the machines measured (the stage reports it).
+ */
+#define WALK_RATE	100000	/* translations per second per device */
+#define WALK_BURST	100	/* translations per wake-up: 1 ms apart */
+
 /**
  * struct cpu_thread - one CPU thread (the kernel on one CPU, or one vCPU)
  * @w: the workload
@@ -51,9 +62,12 @@ struct cpu_thread {
 /**
  * struct workload - what the threads share
  * @pt: the kernel's page table
- * @go: the CPU threads start when it is set (after all threads exist)
- * @kernel_stop: tells the CPU threads to stop
- * @device_stop: tells the device threads to stop
+ * @go: every thread starts its timed work when it is set (after all
+ *	threads exist)
+ * @kernel_stop: tells the CPU threads to stop (the end of the timed window)
+ * @device_stop: tells the device threads to stop (after the last flush)
+ * @walk_rate: translations a second per device, 0: without pause
+ * @walk_burst: translations per burst (per wake-up when paced)
  * @nr_cpus: CPU threads
  * @cpus: them
  */
@@ -62,22 +76,36 @@ struct workload {
 	_Atomic bool go;
 	_Atomic bool kernel_stop;
 	_Atomic bool device_stop;
+	unsigned long walk_rate;
+	unsigned int walk_burst;
 	unsigned int nr_cpus;
 	struct cpu_thread *cpus;
 };
 
 /**
- * struct device_ctx - a device thread's argument
+ * struct device_ctx - a device thread's argument, and what it measured
  * @w: the workload
  * @dev: the device it drives
+ * @wall_ns: its timed window: from @w->go to the first burst that saw
+ *	@w->kernel_stop (read after join, as the rest)
+ * @cpu_ns: its CPU time in that window
+ * @runq_ns: its time runnable but waiting for a CPU in that window
+ *	(/proc schedstat)
+ * @slices: times it was given a CPU in that window
+ * @bursts: bursts done in that window
+ * @dropped: bursts skipped because the thread was more than a burst
+ *	late (preempted): a paced device does not catch up, so that its CPU
+ *	share stays bounded whatever the load
  */
 struct device_ctx {
 	struct workload *w;
 	struct iommu_dev *dev;
+	uint64_t wall_ns, cpu_ns, runq_ns, slices;
+	uint64_t bursts, dropped;
 };
 
 void workload_init(struct workload *w, struct pagetable *pt, struct cpu_thread *cpus,
-		   unsigned int nr_cpus);
+		   unsigned int nr_cpus, unsigned long walk_rate, unsigned int walk_burst);
 void *kernel_thread(void *arg);
 void *device_thread(void *arg);
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT OR GPL-2.0-only
-"""Summarize bench/app/diagnosis-2cpu/raw.jsonl (examples/iommu_sva --json,
+"""Summarize raw.jsonl (by default the one beside this script: examples/iommu_sva --json,
 modes v5 and pgfree, each with the default yielding flush wait and with
 --sleep-wait, 1 and 2 CPU threads, interleaved): medians [IQR] of where the
 time goes, and the paired pgfree/v5 ratio per repetition."""

@@ -3,7 +3,7 @@
 # Before/after of the batching-policy change (lib/batch.c) on the micro
 # benchmark's end_to_end rows: pgfree_bench built from main (68b1678) and from
 # this branch, run alternately, 5 rounds, each row once per round.
-#   bench/app/before-after/run.sh BEFORE_BENCH AFTER_BENCH OUTDIR
+#   bench/results/amd-epyc-2vcpu-kvm/experiments/before-after/run.sh BEFORE_BENCH AFTER_BENCH OUTDIR
 # e.g. with BEFORE_BENCH from `git archive 68b1678` built with
 # -DPGFREE_BUILD_BENCH=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo, AFTER_BENCH likewise
 # from this branch (build/n/bench/pgfree_bench).

@@ -87,7 +87,7 @@ int pgfree_bound_wait(struct pgfree_domain *dom, struct pgfree_slot *slot)
 		}
 		pgfree_debug_yield();
 		r = __pgfree_drain(dom);
-		kept = dom->carry.first != NULL;
+		kept = dom->carry.nonempty != 0;
 		pthread_mutex_unlock(&dom->drain_lock);
 
 		/*

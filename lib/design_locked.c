@@ -232,7 +232,7 @@ static void __locked_take(struct pgfree_domain *dom, struct pgfree_batch *batch)
 	ll_lock(l, &ls);
 	chain = __pgfree_llist_del_all(&l->list);
 	ll_unlock(l, &ls);
-	pgfree_batch_add_newest_first(dom, batch, chain);
+	pgfree_batch_add(dom, batch, 0, chain);
 }
 
 static bool locked_has_work(struct pgfree_domain *dom)
@@ -256,13 +256,15 @@ static uint64_t __locked_count(struct pgfree_domain *dom, uint64_t limit)
 	return n;
 }
 
-static void __v5_release(struct pgfree_domain *dom, struct pgfree_llist_node *batch)
+static void __v5_release(struct pgfree_domain *dom,
+			 void (*fn)(struct pgfree_domain *dom, void *arg), void *arg)
 {
-	dom->cfg.ops.release(dom->cfg.ctx, batch);
+	fn(dom, arg);
 }
 
 /* V3: the frees run under the global lock; producers wait meanwhile. */
-static void __v3_release(struct pgfree_domain *dom, struct pgfree_llist_node *batch)
+static void __v3_release(struct pgfree_domain *dom,
+			 void (*fn)(struct pgfree_domain *dom, void *arg), void *arg)
 {
 	struct locked_list *l = locked(dom);
 	struct v3_held held = { .dom = dom, .prev = v3_held_top };
@@ -270,7 +272,7 @@ static void __v3_release(struct pgfree_domain *dom, struct pgfree_llist_node *ba
 
 	ll_lock(l, &ls);
 	v3_held_top = &held;
-	dom->cfg.ops.release(dom->cfg.ctx, batch);
+	fn(dom, arg);
 	v3_held_top = held.prev;
 	ll_unlock(l, &ls);
 }

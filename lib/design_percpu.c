@@ -59,7 +59,7 @@ static void __slots_take(struct pgfree_domain *dom, struct pgfree_batch *batch)
 		/* Skip empty lists: an exchange would pull their lines from the producers. */
 		if (pgfree_llist_empty(head))
 			continue;
-		n = pgfree_batch_add_newest_first(dom, batch, pgfree_llist_del_all(head));
+		n = pgfree_batch_add(dom, batch, i, pgfree_llist_del_all(head));
 		if (dom->mark_mode == PGFREE_MARK_EXACT)
 			dom->taken[i] += n;	/* subtracted once released (bound.c) */
 		else if (dom->mark_mode == PGFREE_MARK_HINT)
@@ -110,9 +110,10 @@ static uint64_t __slots_count(struct pgfree_domain *dom, uint64_t limit)
 	return n;
 }
 
-static void __release_unlocked(struct pgfree_domain *dom, struct pgfree_llist_node *batch)
+static void __release_unlocked(struct pgfree_domain *dom,
+			       void (*fn)(struct pgfree_domain *dom, void *arg), void *arg)
 {
-	dom->cfg.ops.release(dom->cfg.ctx, batch);
+	fn(dom, arg);
 }
 
 const struct pgfree_design_ops pgfree_lockless_ops = {

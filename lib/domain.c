@@ -19,7 +19,7 @@
 
 #define PGFREE_KNOWN_FLAGS                                                              \
 	(PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY | PGFREE_F_THREAD_FALLBACK | PGFREE_F_BOUNDED | \
-	 PGFREE_F_NO_RSEQ | PGFREE_F_RSEQ | PGFREE_F_TAS_LOCK)
+	 PGFREE_F_NO_RSEQ | PGFREE_F_RSEQ | PGFREE_F_TAS_LOCK | PGFREE_F_TAKE_BACK)
 
 static const struct pgfree_design_ops *const design_ops[PGFREE_DESIGN_COUNT] = {
 	[PGFREE_DESIGN_PERCPU] = &pgfree_lockless_ops,
@@ -46,7 +46,7 @@ static int config_check(const struct pgfree_config *cfg)
 		return -EINVAL;
 	if (cfg->flags & ~PGFREE_KNOWN_FLAGS)
 		return -EINVAL;
-	if (!cfg->ops.flush || !cfg->ops.release)
+	if (!cfg->ops.flush || (!cfg->ops.release && !cfg->ops.release_chain))
 		return -EINVAL;
 	if (cfg->nr_slots > PGFREE_MAX_SLOTS)
 		return -EINVAL;
@@ -68,6 +68,18 @@ static int config_check(const struct pgfree_config *cfg)
 	/* The lock-less designs have no lock to choose. */
 	if ((cfg->flags & PGFREE_F_TAS_LOCK) && cfg->design != PGFREE_DESIGN_V5 &&
 	    cfg->design != PGFREE_DESIGN_V3)
+		return -EINVAL;
+	/*
+	 * Take-back is for lists a CPU owns: not the kernel's designs; and
+	 * the exact bound would count descriptors that wait for take-back,
+	 * which the drain does not count (takeback.c).
+	 */
+	if ((cfg->flags & PGFREE_F_TAKE_BACK) &&
+	    ((cfg->design != PGFREE_DESIGN_PERCPU && cfg->design != PGFREE_DESIGN_GLOBAL_LLIST) ||
+	     (cfg->flags & PGFREE_F_BOUNDED)))
+		return -EINVAL;
+	if (cfg->take_back_us > PGFREE_MAX_TAKE_BACK_US ||
+	    (cfg->take_back_us && !(cfg->flags & PGFREE_F_TAKE_BACK)))
 		return -EINVAL;
 	return 0;
 }
@@ -127,6 +139,11 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 		dom->cfg.batch_delay_us = PGFREE_DEFAULT_BATCH_DELAY_US;
 	if (!dom->cfg.batch_max)
 		dom->cfg.batch_max = PGFREE_DEFAULT_BATCH_MAX;
+	if (!dom->cfg.take_back_us)
+		dom->cfg.take_back_us = PGFREE_DEFAULT_TAKE_BACK_US;
+	dom->tb_hold_ns = (uint64_t)dom->cfg.take_back_us * 1000u;
+	dom->take_back = cfg->flags & PGFREE_F_TAKE_BACK;
+	dom->walk = !dom->take_back || cfg->ops.range_of;
 	dom->dops = design_ops[cfg->design];
 
 	err = dom->dops->init(dom);
@@ -134,17 +151,34 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 		free(dom);
 		return err;
 	}
-	if (cfg->backlog_max) {
+	/* One entry per list, and one for the rseq spill list (domain.h). */
+	err = pgfree_batch_init(&dom->carry, dom->nr_slots + 1);
+	if (!err)
+		err = pgfree_tb_init(dom);
+	if (!err && cfg->backlog_max) {
 		dom->mark_mode = (cfg->flags & PGFREE_F_BOUNDED) ? PGFREE_MARK_EXACT
 								 : PGFREE_MARK_HINT;
 		/* Rounded up: every list may hold at least one. */
 		dom->mark_share = (cfg->backlog_max + dom->nr_slots - 1) / dom->nr_slots;
 		dom->taken = calloc(dom->nr_slots, sizeof(*dom->taken));
-		if (!dom->taken) {
-			dom->dops->fini(dom);
-			free(dom);
-			return -ENOMEM;
-		}
+		if (!dom->taken)
+			err = -ENOMEM;
+	} else if (!dom->walk) {
+		/*
+		 * A drain that does not walk needs the producers' counts for
+		 * its batching delay (gather() in drain.c): the hint, with no
+		 * mark to reach (a count is never 0 after an add).
+		 */
+		dom->mark_mode = PGFREE_MARK_HINT;
+		dom->mark_share = 0;
+	}
+	if (err) {
+		free(dom->taken);
+		pgfree_tb_fini(dom);
+		pgfree_batch_fini(&dom->carry);
+		dom->dops->fini(dom);
+		free(dom);
+		return err;
 	}
 	/* After the mark: a bounded domain keeps the CAS push (rseq.c). */
 	dom->rseq = pgfree_rseq_usable(dom);
@@ -160,6 +194,8 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 			pthread_mutex_destroy(&dom->gen_lock);
 			pthread_mutex_destroy(&dom->drain_lock);
 			free(dom->taken);
+			pgfree_tb_fini(dom);
+			pgfree_batch_fini(&dom->carry);
 			dom->dops->fini(dom);
 			free(dom);
 			return err;
@@ -362,10 +398,17 @@ int pgfree_stats(struct pgfree_domain *dom, struct pgfree_stats *out)
 		return -EINVAL;
 
 	pthread_mutex_lock(&dom->drain_lock);
-	backlog = dom->carry.count + dom->dops->__count(dom, UINT64_MAX);
+	backlog = pgfree_batch_count_all(&dom->carry) + dom->dops->__count(dom, UINT64_MAX);
+	out->taken_back = 0;
+	if (dom->take_back)
+		for (unsigned int i = 0; i < dom->nr_slots; i++)
+			/* Relaxed: statistics. */
+			out->taken_back += atomic_load_explicit(&dom->slots[i].taken_back,
+								memory_order_relaxed);
+	out->take_back_expired = dom->take_back_expired;
 	out->released = dom->released;
 	out->given_back = dom->given_back;
-	out->deferred = dom->released + dom->given_back + backlog;
+	out->deferred = dom->released + dom->given_back + out->taken_back + backlog;
 	out->drain_thread = dom->has_thread;
 	out->flushes = dom->flushes;
 	out->flush_failures = dom->flush_failures;
@@ -408,14 +451,27 @@ static int domain_destroy(struct pgfree_domain *dom, uint64_t deadline_ns)
 		pthread_join(dom->thread, NULL);
 		dom->has_thread = false;
 	}
-	/* Anything a last ->release() queued, or a domain without a thread. */
-	pgfree_drain_until_empty(dom);
+	/*
+	 * Anything a last ->release() queued, or a domain without a thread;
+	 * then what waits for take-back, which nobody may take any more (its
+	 * ->release() may queue again: drain again).  Only this thread drains
+	 * now (the drain thread was joined), so tb_outstanding is read
+	 * without drain_lock.
+	 */
+	for (;;) {
+		pgfree_drain_until_empty(dom);
+		if (!dom->take_back || !dom->tb_outstanding)
+			break;
+		pgfree_tb_release_all(dom);
+	}
 
 	/* Release: pairs with the acquire loads of the consumer-side calls. */
 	atomic_store_explicit(&dom->state, PGFREE_STATE_DEAD, memory_order_release);
 	dom->dops->fini(dom);
 	free(dom->taken);
 	dom->taken = NULL;
+	pgfree_tb_fini(dom);
+	pgfree_batch_fini(&dom->carry);
 	pthread_cond_destroy(&dom->drain_done);
 	pthread_mutex_destroy(&dom->gen_lock);
 	pthread_mutex_destroy(&dom->drain_lock);

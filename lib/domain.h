@@ -33,12 +33,31 @@ enum pgfree_state {
  * @alt: rseq domains only: the second list head; empty on CAS domains
  * @active: rseq domains only: which of @head and @alt producers push to;
  *	flipped by the drain (rseq.c).  &@head on CAS domains.
+ * @taken_back: PGFREE_F_TAKE_BACK: descriptors taken back from this list
+ *	(statistics; added to by takers, on the line they defer to anyway)
  */
 struct pgfree_slot {
 	struct pgfree_llist_head head;
 	_Atomic uint64_t queued;
 	struct pgfree_llist_head alt;
 	_Atomic(struct pgfree_llist_head *) active;
+	_Atomic uint64_t taken_back;
+} pgfree_cacheline_aligned;
+
+/**
+ * struct pgfree_tb_list - PGFREE_F_TAKE_BACK: one list's flushed chains
+ * @chain: each a flushed chain (newest first, NULL-terminated) waiting for
+ *	pgfree_take_back(), or NULL.  Only a drain stores a chain, and only
+ *	into a NULL place; takers (and a drain reclaiming a chain nobody took)
+ *	empty a place with an exchange, so each chain goes to exactly one of
+ *	them (takeback.c).
+ *
+ * On a line of its own, apart from the producers' list head: a drain writes
+ * it once per drain that flushed the list, the list's CPU reads it when it
+ * takes back.
+ */
+struct pgfree_tb_list {
+	_Atomic(struct pgfree_llist_node *) chain[PGFREE_TAKE_BACK_CHAINS];
 } pgfree_cacheline_aligned;
 
 /**
@@ -64,19 +83,37 @@ enum pgfree_mark_mode {
 };
 
 /**
+ * struct pgfree_chainent - what a batch holds of one list
+ * @first: the newest node, NULL when the list gave the batch nothing
+ * @last: the oldest node, whose ->next is NULL (valid when @walked)
+ * @count: the nodes (valid when @walked)
+ * @walked: the drain walked the chain, so @last and @count are known
+ */
+struct pgfree_chainent {
+	struct pgfree_llist_node *first;
+	struct pgfree_llist_node *last;
+	uint64_t count;
+	bool walked;
+};
+
+/**
  * struct pgfree_batch - what one consumer has detached and not yet released
- * @first: oldest node, NULL when empty
- * @last: newest node (valid when @first is not NULL)
- * @count: number of nodes
- * @range: union of the nodes' ranges
- * @range_all: some node's range was unknown: flush everything
+ * @ent: one entry per list (nr_slots of them), and one more for the rseq
+ *	spill list: each list's chains kept as they were detached, newest
+ *	first, never reversed
+ * @nr_ent: entries
+ * @nonempty: entries with a chain
+ * @count: the nodes of walked entries
+ * @range: union of the walked nodes' ranges
+ * @range_all: flush everything (no ->range_of, or some range unknown)
  *
  * Owned by whoever holds drain_lock.  A batch whose flush failed stays here
  * and is flushed again, with what was queued since, by the next drain.
  */
 struct pgfree_batch {
-	struct pgfree_llist_node *first;
-	struct pgfree_llist_node *last;
+	struct pgfree_chainent *ent;
+	unsigned int nr_ent;
+	unsigned int nonempty;
 	uint64_t count;
 	struct pgfree_range range;
 	bool range_all;
@@ -90,13 +127,14 @@ struct pgfree_domain;
  * @fini: free them; called once from destroy, when nothing is queued
  * @defer: queue one node and wake the drain thread as the design does;
  *	any thread, concurrently with everything but fini
- * @__take: detach everything queued and append it to @batch with
- *	pgfree_batch_add_newest_first()
+ * @__take: detach everything queued and add it to @batch with
+ *	pgfree_batch_add(), a chain per list
  * @has_work: whether something may be queued; any thread; used by the
  *	drain thread after its pre-sleep fence, so its loads need only be
  *	relaxed (the fence orders them)
  * @__count: count queued nodes, stopping at @limit
- * @__release: hand a flushed batch to ops.release (V3 holds its lock)
+ * @__release: run @fn, which hands a flushed batch to the user's
+ *	callbacks, as the design releases (V3 holds its lock around it)
  * @fork_lock: optional; take the design's own lock before fork() so that
  *	the child does not inherit it held by a thread it does not have
  * @fork_unlock: drop it again, in the parent and (@child) in the child
@@ -108,7 +146,8 @@ struct pgfree_design_ops {
 	void (*__take)(struct pgfree_domain *dom, struct pgfree_batch *batch);
 	bool (*has_work)(struct pgfree_domain *dom);
 	uint64_t (*__count)(struct pgfree_domain *dom, uint64_t limit);
-	void (*__release)(struct pgfree_domain *dom, struct pgfree_llist_node *batch);
+	void (*__release)(struct pgfree_domain *dom,
+			  void (*fn)(struct pgfree_domain *dom, void *arg), void *arg);
 	void (*fork_lock)(struct pgfree_domain *dom);
 	void (*fork_unlock)(struct pgfree_domain *dom, bool child);
 };
@@ -125,6 +164,14 @@ struct pgfree_domain {
 	_Atomic unsigned int state;		/* enum pgfree_state */
 	bool lockless;				/* PERCPU or GLOBAL_LLIST */
 	bool rseq;				/* PERCPU with the rseq push (rseq.c) */
+	bool take_back;				/* PGFREE_F_TAKE_BACK (takeback.c) */
+	/*
+	 * The drain walks each chain it detaches (to count it, find its last
+	 * node, read ranges): every domain but a PGFREE_F_TAKE_BACK one
+	 * without ->range_of, whose drain touches no descriptor.
+	 */
+	bool walk;
+	struct pgfree_tb_list *tb;		/* take_back: per list */
 	unsigned int nr_slots;
 	struct pgfree_slot *slots;
 	const struct pgfree_design_ops *dops;
@@ -183,6 +230,16 @@ struct pgfree_domain {
 	uint64_t released, flushes, flush_failures, drains, largest_batch;
 	uint64_t given_back;		/* nodes given back */
 	uint64_t rseq_fences;		/* rseq: membarrier() calls of the drain */
+	/*
+	 * take_back: when each place of each list's tb_list got its chain
+	 * (CLOCK_MONOTONIC ns, 0: the drain put nothing there since it last
+	 * found it empty), how many are non-zero, how long a chain may wait,
+	 * and the descriptors released because it waited that long.
+	 */
+	uint64_t *tb_since;
+	unsigned int tb_outstanding;
+	uint64_t tb_hold_ns;
+	uint64_t take_back_expired;
 	bool rseq_no_cpu_flag;		/* rseq: the kernel refused MEMBARRIER_CMD_FLAG_CPU */
 
 	struct pgfree_config cfg;	/* defaults filled in */
@@ -255,9 +312,30 @@ int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *n
 uint64_t pgfree_batch_wait_ns(const struct pgfree_domain *dom, uint64_t opened_ns,
 			      uint64_t now_ns);
 
+/* batch.c: what a drain holds between its detach and its release */
+int pgfree_batch_init(struct pgfree_batch *batch, unsigned int nr_ent);
+void pgfree_batch_fini(struct pgfree_batch *batch);
+void pgfree_batch_reset(struct pgfree_batch *batch);
+uint64_t pgfree_batch_add(struct pgfree_domain *dom, struct pgfree_batch *batch,
+			  unsigned int list, struct pgfree_llist_node *chain);
+uint64_t pgfree_batch_walk(struct pgfree_chainent *e);
+uint64_t pgfree_batch_count_all(struct pgfree_batch *batch);
+struct pgfree_llist_node *pgfree_batch_splice_all(struct pgfree_batch *batch);
+
+/* takeback.c: the consumer's side of PGFREE_F_TAKE_BACK */
+int pgfree_tb_init(struct pgfree_domain *dom);
+void pgfree_tb_fini(struct pgfree_domain *dom);
+void __pgfree_tb_publish(struct pgfree_domain *dom, unsigned int list,
+			 struct pgfree_llist_node *chain, uint64_t now_ns);
+void __pgfree_tb_expire(struct pgfree_domain *dom, uint64_t now_ns, bool all);
+uint64_t pgfree_tb_due(struct pgfree_domain *dom);
+void pgfree_tb_expire(struct pgfree_domain *dom);
+void pgfree_tb_release_all(struct pgfree_domain *dom);
+uint64_t pgfree_hint_backlog(struct pgfree_domain *dom);
+void __pgfree_release_chain(struct pgfree_domain *dom, unsigned int list,
+			    struct pgfree_chainent *e);
+
 /* drain.c */
-uint64_t pgfree_batch_add_newest_first(struct pgfree_domain *dom, struct pgfree_batch *batch,
-				       struct pgfree_llist_node *newest);
 long __pgfree_drain(struct pgfree_domain *dom);
 void *pgfree_drain_thread(void *arg);
 int pgfree_drain_until_empty(struct pgfree_domain *dom);

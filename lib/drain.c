@@ -135,75 +135,6 @@ void pgfree_backoff(uint64_t *ns)
 	backoff_until(ns, 0);
 }
 
-static void range_widen(struct pgfree_range *acc, const struct pgfree_range *r)
-{
-	if (r->start < acc->start)
-		acc->start = r->start;
-	if (r->end > acc->end)
-		acc->end = r->end;
-}
-
-/**
- * pgfree_batch_add_newest_first() - append a detached chain to a batch
- * @dom: the domain (for ->range_of)
- * @batch: the batch; caller holds drain_lock
- * @newest: a chain as detached from a list head, newest first
- *
- * Reverses the chain (so the batch is oldest first) and, in the same pass,
- * counts it and widens the batch's range.
- *
- * Return: the number of nodes added.
- */
-uint64_t pgfree_batch_add_newest_first(struct pgfree_domain *dom, struct pgfree_batch *batch,
-				       struct pgfree_llist_node *newest)
-{
-	int (*range_of)(void *, const struct pgfree_llist_node *, struct pgfree_range *) =
-		dom->cfg.ops.range_of;
-	struct pgfree_llist_node *oldest = NULL, *tail = newest;
-	uint64_t n = 0;
-
-	if (!newest)
-		return 0;
-
-	if (!range_of)
-		batch->range_all = true;
-
-	while (newest) {
-		struct pgfree_llist_node *next = newest->next;
-
-		if (!batch->range_all) {
-			struct pgfree_range r;
-
-			if (range_of(dom->cfg.ctx, newest, &r) || r.end < r.start)
-				batch->range_all = true;
-			else
-				range_widen(&batch->range, &r);
-		}
-		newest->next = oldest;
-		oldest = newest;
-		newest = next;
-		n++;
-	}
-
-	if (batch->first)
-		batch->last->next = oldest;
-	else
-		batch->first = oldest;
-	batch->last = tail;
-	batch->count += n;
-	return n;
-}
-
-static void batch_reset(struct pgfree_batch *batch)
-{
-	batch->first = NULL;
-	batch->last = NULL;
-	batch->count = 0;
-	batch->range.start = UINTPTR_MAX;
-	batch->range.end = 0;
-	batch->range_all = false;
-}
-
 /* Wake barrier waiters: a drain ended with nothing kept. */
 static void __drain_completed(struct pgfree_domain *dom, uint64_t gen, bool gave_up)
 {
@@ -222,10 +153,10 @@ static void __drain_completed(struct pgfree_domain *dom, uint64_t gen, bool gave
  */
 static uint64_t __give_back(struct pgfree_domain *dom)
 {
-	struct pgfree_llist_node *batch = dom->carry.first;
-	uint64_t n = dom->carry.count;
+	uint64_t n = pgfree_batch_count_all(&dom->carry);
+	struct pgfree_llist_node *batch = pgfree_batch_splice_all(&dom->carry);
 
-	batch_reset(&dom->carry);
+	pgfree_batch_reset(&dom->carry);
 	/* Relaxed: see __keep(). */
 	atomic_store_explicit(&dom->kept, false, memory_order_relaxed);
 	pgfree_debug_chain_unqueue(batch);
@@ -256,20 +187,70 @@ static void __keep(struct pgfree_domain *dom)
 		pgfree_wake_if_parked(dom);
 }
 
+/* What a drain handed over (__hand_over()). */
+struct handover {
+	uint64_t released;	/* to ->release() or ->release_chain(), counted */
+	uint64_t handed_back;	/* to take-back: counted nodes, or 1 per list */
+};
+
+/*
+ * Hand a flushed batch over (correctness argument, step 3: only after its
+ * flush returned 0), list by list, as dom->dops->__release() runs it (V3
+ * under its lock): a PGFREE_F_TAKE_BACK domain gives each list's chain
+ * back to that list, untouched (takeback.c); everything else goes to
+ * ->release_chain(), a list at a time, or to ->release(), the lists'
+ * chains spliced into one (one ->next written per list).  Then releases
+ * what waited too long for take-back.
+ */
+static void __hand_over(struct pgfree_domain *dom, void *arg)
+{
+	struct handover *h = arg;
+	struct pgfree_batch *carry = &dom->carry;
+	struct pgfree_llist_node *first = NULL, **link = &first;
+	uint64_t now = dom->take_back ? pgfree_now_ns() : 0;
+
+	for (unsigned int i = 0; i < carry->nr_ent; i++) {
+		struct pgfree_chainent *e = &carry->ent[i];
+
+		if (!e->first)
+			continue;
+		if (dom->take_back && i < dom->nr_slots) {
+			h->handed_back += e->walked ? e->count : 1;
+			__pgfree_tb_publish(dom, i, e->first, now);
+			continue;
+		}
+		h->released += pgfree_batch_walk(e);
+		if (dom->cfg.ops.release_chain) {
+			__pgfree_release_chain(dom, i, e);
+			continue;
+		}
+		/* Before ->release(), which may defer the same nodes again. */
+		pgfree_debug_chain_unqueue(e->first);
+		*link = e->first;
+		link = &e->last->next;
+	}
+	if (first)
+		dom->cfg.ops.release(dom->cfg.ctx, first);
+	if (dom->tb_outstanding)
+		__pgfree_tb_expire(dom, now ? now : pgfree_now_ns(), false);
+}
+
 /**
- * __pgfree_drain() - one drain: detach all, flush once, release
+ * __pgfree_drain() - one drain: detach all, flush once, hand over
  * @dom: the domain; the caller holds drain_lock
  *
- * Return: descriptors released (0 if none was queued), or the negative
- * error of ->flush(): PGFREE_FLUSH_GIVE_UP with dom->carry given back (a
- * domain with ->give_back), or else with the batch kept in dom->carry.
+ * Return: descriptors released (0 if none was queued; on a
+ * PGFREE_F_TAKE_BACK domain, plus those handed back for take-back, a list
+ * whose chain was not counted counting 1), or the negative error of
+ * ->flush(): PGFREE_FLUSH_GIVE_UP with dom->carry given back (a domain with
+ * ->give_back), or else with the batch kept in dom->carry.
  */
 long __pgfree_drain(struct pgfree_domain *dom)
 {
 	struct pgfree_batch *carry = &dom->carry;
+	struct handover h = { 0, 0 };
 	struct pgfree_cb_frame frame;
 	struct pgfree_range range;
-	struct pgfree_llist_node *batch;
 	uint64_t gen, n;
 	int err;
 
@@ -277,14 +258,18 @@ long __pgfree_drain(struct pgfree_domain *dom)
 	gen = ++dom->gen_started;
 	pthread_mutex_unlock(&dom->gen_lock);
 
-	if (!carry->first)
-		batch_reset(carry);
+	if (!carry->nonempty)
+		pgfree_batch_reset(carry);
 
-	/* ->range_of(), ->flush() and ->release() all run inside the frame. */
+	/* The callbacks (->range_of() to ->release()) all run inside the frame. */
 	pgfree_cb_enter(&frame, dom);
 
 	dom->dops->__take(dom, carry);
-	if (!carry->count) {
+	if (!carry->nonempty) {
+		/* Nothing new, but chains may have waited too long for take-back. */
+		if (dom->tb_outstanding)
+			dom->dops->__release(dom, __hand_over, &h);
+		dom->released += h.released;
 		pgfree_cb_exit(&frame);
 		__drain_completed(dom, gen, false);
 		return 0;
@@ -315,19 +300,16 @@ long __pgfree_drain(struct pgfree_domain *dom)
 		return err < 0 ? err : -EIO;
 	}
 	dom->flushes++;
-
-	batch = carry->first;
-	n = carry->count;
-	batch_reset(carry);
 	/* Relaxed: see __keep(). */
 	atomic_store_explicit(&dom->kept, false, memory_order_relaxed);
-	/* Before ->release(), which may defer the same nodes again. */
-	pgfree_debug_chain_unqueue(batch);
-	dom->dops->__release(dom, batch);
+
+	dom->dops->__release(dom, __hand_over, &h);
+	pgfree_batch_reset(carry);
 	pgfree_cb_exit(&frame);
 	pgfree_debug_yield();
 
-	dom->released += n;
+	n = h.released + h.handed_back;
+	dom->released += h.released;
 	dom->drains++;
 	if (n > dom->largest_batch)
 		dom->largest_batch = n;
@@ -353,7 +335,7 @@ int pgfree_drain_until_empty(struct pgfree_domain *dom)
 
 		pthread_mutex_lock(&dom->drain_lock);
 		__pgfree_drain(dom);
-		kept = dom->carry.first != NULL;
+		kept = dom->carry.nonempty != 0;
 		idle = !kept && !dom->dops->has_work(dom);
 		pthread_mutex_unlock(&dom->drain_lock);
 
@@ -520,14 +502,23 @@ static void gather(struct pgfree_domain *dom, uint64_t opened)
 		    atomic_load_explicit(&dom->kept, memory_order_relaxed))
 			return;
 
-		pthread_mutex_lock(&dom->drain_lock);
-		if (!dom->carry.first)
-			batch_reset(&dom->carry);
-		pgfree_cb_enter(&frame, dom);	/* ->range_of() may run */
-		dom->dops->__take(dom, &dom->carry);
-		pgfree_cb_exit(&frame);
-		queued = dom->carry.count;
-		pthread_mutex_unlock(&dom->drain_lock);
+		if (dom->walk) {
+			pthread_mutex_lock(&dom->drain_lock);
+			if (!dom->carry.nonempty)
+				pgfree_batch_reset(&dom->carry);
+			pgfree_cb_enter(&frame, dom);	/* ->range_of() may run */
+			dom->dops->__take(dom, &dom->carry);
+			pgfree_cb_exit(&frame);
+			queued = dom->carry.count;
+			pthread_mutex_unlock(&dom->drain_lock);
+		} else {
+			/*
+			 * A drain that does not walk cannot count what it
+			 * detaches: read the lists' counts instead (the
+			 * producers keep them, enum pgfree_mark_mode's HINT).
+			 */
+			queued = pgfree_hint_backlog(dom);
+		}
 		if (queued >= dom->cfg.batch_max ||
 		    (dom->cfg.backlog_max && queued >= dom->cfg.backlog_max))
 			return;
@@ -562,7 +553,15 @@ void *pgfree_drain_thread(void *arg)
 		bool idle;
 
 		if (!stop && !kick && !kept && !dom->dops->has_work(dom)) {
-			pgfree_park(dom);
+			/* Flushed chains waiting for take-back: wake when the first is due. */
+			uint64_t due = dom->take_back ? pgfree_tb_due(dom) : 0, now = 0;
+
+			if (due && due > (now = pgfree_now_ns()))
+				pgfree_park(dom, due - now);
+			else if (!due)
+				pgfree_park(dom, 0);
+			if (due)
+				pgfree_tb_expire(dom);
 			opened = 0;
 			continue;
 		}
@@ -579,7 +578,7 @@ void *pgfree_drain_thread(void *arg)
 		opened = pgfree_now_ns();
 		pthread_mutex_lock(&dom->drain_lock);
 		__pgfree_drain(dom);
-		kept = dom->carry.first != NULL;
+		kept = dom->carry.nonempty != 0;
 		idle = !kept && !dom->dops->has_work(dom);
 		pthread_mutex_unlock(&dom->drain_lock);
 

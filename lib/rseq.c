@@ -291,7 +291,7 @@ void __pgfree_rseq_take(struct pgfree_domain *dom, struct pgfree_batch *batch)
 
 	/* Acquire exchange, as the CAS design's (drain.c step 2). */
 	if (!pgfree_llist_empty(&dom->rseq_spill))
-		pgfree_batch_add_newest_first(dom, batch, pgfree_llist_del_all(&dom->rseq_spill));
+		pgfree_batch_add(dom, batch, dom->nr_slots, pgfree_llist_del_all(&dom->rseq_spill));
 
 	for (unsigned int i = 0; i < dom->nr_slots; i++) {
 		struct pgfree_slot *slot = &dom->slots[i];
@@ -328,7 +328,7 @@ void __pgfree_rseq_take(struct pgfree_domain *dom, struct pgfree_batch *batch)
 		if (!chain)
 			continue;
 		atomic_store_explicit(&old->first, NULL, memory_order_relaxed);
-		n = pgfree_batch_add_newest_first(dom, batch, chain);
+		n = pgfree_batch_add(dom, batch, i, chain);
 		if (dom->mark_mode == PGFREE_MARK_HINT)
 			/* Relaxed: a hint; a racing producer's store may win. */
 			atomic_store_explicit(&slot->queued, 0, memory_order_relaxed);

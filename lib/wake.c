@@ -47,13 +47,17 @@ void pgfree_wake(struct pgfree_domain *dom)
 /**
  * pgfree_park() - sleep until there is work or a request
  * @dom: the domain
+ * @timeout_ns: wake after this long at most; 0 for no limit (a limit is
+ *	for flushed chains that wait for take-back: takeback.c)
  *
  * Drain thread only.  Returns when work may be queued, a batch is kept
- * after a failed flush, a request (kick or stop) is pending, or
- * spuriously: the caller re-checks.
+ * after a failed flush, a request (kick or stop) is pending, the time is
+ * up, or spuriously: the caller re-checks.
  */
-void pgfree_park(struct pgfree_domain *dom)
+void pgfree_park(struct pgfree_domain *dom, uint64_t timeout_ns)
 {
+	struct timespec rel = pgfree_timespec(timeout_ns);
+
 	/* Relaxed: ordered before the checks below by the fence. */
 	atomic_store_explicit(&dom->parked, 1, memory_order_relaxed);
 	pgfree_debug_yield();
@@ -70,7 +74,7 @@ void pgfree_park(struct pgfree_domain *dom)
 	    !atomic_load_explicit(&dom->kept, memory_order_relaxed) &&
 	    !atomic_load_explicit(&dom->kick, memory_order_relaxed) &&
 	    !atomic_load_explicit(&dom->stop, memory_order_relaxed))
-		futex_wait(&dom->parked, 1, NULL);
+		futex_wait(&dom->parked, 1, timeout_ns ? &rel : NULL);
 
 	/* Relaxed: the word only gates wakers' system calls. */
 	atomic_store_explicit(&dom->parked, 0, memory_order_relaxed);

@@ -26,7 +26,7 @@
 #include "domain.h"
 
 void pgfree_wake(struct pgfree_domain *dom);
-void pgfree_park(struct pgfree_domain *dom);
+void pgfree_park(struct pgfree_domain *dom, uint64_t timeout_ns);
 void pgfree_gather_sleep(struct pgfree_domain *dom, uint64_t ns);
 void pgfree_gather_wake(struct pgfree_domain *dom);
 

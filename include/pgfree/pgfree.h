@@ -49,8 +49,10 @@
  *       use-after-free).
  *
  * pgfree_defer_wait() runs with defer, drain, barrier and stats like
- * pgfree_defer(); pgfree_barrier_timeout() and pgfree_domain_destroy_timeout()
- * are pgfree_barrier() and pgfree_domain_destroy() with a time limit.
+ * pgfree_defer(), and so does pgfree_take_back() (lock-free: exchanges on
+ * the CPU's list of flushed descriptors, which a drain fills);
+ * pgfree_barrier_timeout() and pgfree_domain_destroy_timeout() are
+ * pgfree_barrier() and pgfree_domain_destroy() with a time limit.
  *
  * From inside ->flush(), ->release() or ->give_back() of a domain,
  * pgfree_defer() and pgfree_defer_wait() on the same domain work (they queue
@@ -94,6 +96,23 @@ struct pgfree_range {
 #define PGFREE_FLUSH_ALL UINTPTR_MAX
 
 /**
+ * struct pgfree_chain - flushed descriptors of one per-CPU list
+ * @first: the newest; the chain runs through ->next to NULL
+ * @last: the oldest, whose ->next is NULL (so that a chain is spliced in
+ *	O(1): @last->next = the pool's old first)
+ * @count: how many descriptors
+ * @list: the list they were deferred to, 0 .. nr_slots - 1 (the CPU
+ *	number modulo nr_slots), or nr_slots for those deferred by threads the
+ *	restartable-sequence push could not serve (PGFREE_F_RSEQ domains)
+ */
+struct pgfree_chain {
+	struct pgfree_llist_node *first;
+	struct pgfree_llist_node *last;
+	uint64_t count;
+	unsigned int list;
+};
+
+/**
  * struct pgfree_ops - what the user plugs in
  * @flush: invalidate the secondary TLB (an IOMMU IOTLB and paging-structure
  *	cache invalidation, a "wait descriptor" included) for @range, the union
@@ -112,11 +131,13 @@ struct pgfree_range {
  *	hands the batch to ->give_back() when there is one; without it, it
  *	is a failure like any other (kept and retried).  Required.
  * @release: free the batch: a NULL-terminated chain of nodes linked through
- *	->next, oldest first within each CPU's list.  Walk it with
+ *	->next: each list's descriptors newest first (as a list gives them
+ *	up), the lists one after the other.  Walk it with
  *	pgfree_llist_for_each_entry_safe(); each node is the user's own, so
  *	one chain may mix kinds of object (a descriptor with a destructor, an
  *	order-0 page, a higher-order page) that the user tells apart.  May call
- *	pgfree_defer() on the same domain.  Required.
+ *	pgfree_defer() on the same domain.  Required unless @release_chain is
+ *	given.
  * @range_of: optional.  Report the virtual range a descriptor's table
  *	mapped, so that ->flush() gets the union of the batch's ranges instead
  *	of everything.  Returns 0, or non-zero for "unknown" (the batch's flush
@@ -127,6 +148,11 @@ struct pgfree_range {
  *	descriptors are the caller's again, never freed by pgfree.  Without
  *	->give_back, PGFREE_FLUSH_GIVE_UP is an ordinary failure: the batch
  *	is kept and retried with back-off, as after any other error.
+ * @release_chain: optional; when given, called instead of ->release(): once
+ *	per list that gave descriptors to the batch, with that list's flushed
+ *	chain, its last node, its count and the list's number (struct
+ *	pgfree_chain), so that a per-CPU pool splices it onto the part of list
+ *	@chain->list in O(1).  Same context and rules as ->release().
  */
 struct pgfree_ops {
 	int (*flush)(void *ctx, const struct pgfree_range *range);
@@ -134,6 +160,7 @@ struct pgfree_ops {
 	int (*range_of)(void *ctx, const struct pgfree_llist_node *node,
 			struct pgfree_range *range);
 	void (*give_back)(void *ctx, struct pgfree_llist_node *batch);
+	void (*release_chain)(void *ctx, const struct pgfree_chain *chain);
 };
 
 /*
@@ -211,6 +238,14 @@ enum pgfree_design {
  * behind spin_lock()).  For measuring how much of the baselines' cost is
  * the lock's; -EINVAL with the lock-less designs. */
 #define PGFREE_F_TAS_LOCK 0x40u
+/* Take back: a drain hands each list's flushed descriptors back to that
+ * list, where pgfree_take_back() on the list's CPU takes them with one
+ * exchange, instead of passing them to ->release() on the drain's CPU; the
+ * drain then touches no descriptor (unless ->range_of is set).  Flushed
+ * descriptors not taken back within take_back_us go to ->release() (or
+ * ->release_chain()).  PERCPU and GLOBAL_LLIST only; not with
+ * PGFREE_F_BOUNDED. */
+#define PGFREE_F_TAKE_BACK 0x80u
 
 /* Defaults, used where a config field is 0. */
 #define PGFREE_DEFAULT_BATCH_DELAY_US 50u	/* gather for 50 us after a wake-up */
@@ -218,6 +253,11 @@ enum pgfree_design {
 #define PGFREE_MAX_SLOTS 4096u
 #define PGFREE_MAX_BATCH_DELAY_US 1000000u	/* 1 s */
 #define PGFREE_MAX_BACKLOG (1u << 30)
+#define PGFREE_DEFAULT_TAKE_BACK_US 1000u	/* flushed descriptors wait 1 ms for take-back */
+#define PGFREE_MAX_TAKE_BACK_US 1000000u	/* 1 s */
+/* Flushed chains a list holds for take-back; a drain that finds them all
+ * still there hands the oldest to ->release() to make room. */
+#define PGFREE_TAKE_BACK_CHAINS 8u
 
 /**
  * struct pgfree_config - how to build a domain
@@ -253,6 +293,13 @@ enum pgfree_design {
  *	pgfree_defer_wait() never lets it exceed the mark.  Lock-less designs
  *	only (PERCPU, GLOBAL_LLIST): V5 and V3 reproduce the kernel's design,
  *	which has no bound.  At most PGFREE_MAX_BACKLOG.
+ * @take_back_us: PGFREE_F_TAKE_BACK domains: how long flushed descriptors
+ *	wait for pgfree_take_back() before the drain thread hands them to
+ *	->release() (or ->release_chain()); 0 means
+ *	PGFREE_DEFAULT_TAKE_BACK_US (1000).  They may go sooner: a list holds
+ *	at most PGFREE_TAKE_BACK_CHAINS flushed chains, and a drain that finds
+ *	it full releases the oldest.  At most PGFREE_MAX_TAKE_BACK_US.  Must be
+ *	0 without PGFREE_F_TAKE_BACK.
  *
  * Zero-initialize and fill in what you need: every 0 is a default.
  */
@@ -265,13 +312,14 @@ struct pgfree_config {
 	unsigned int batch_delay_us;
 	unsigned int batch_max;
 	unsigned int backlog_max;
+	unsigned int take_back_us;
 };
 
 /*
  * The statistics, defined once.  X(name, description).
  */
 #define PGFREE_STATS_FIELDS(X) \
-	X(deferred, "descriptors accepted by pgfree_defer() (released + given_back + backlog)") \
+	X(deferred, "descriptors accepted by pgfree_defer() (released + given_back + taken_back + backlog)") \
 	X(released, "descriptors handed to ->release()") \
 	X(flushes, "->flush() calls that returned 0") \
 	X(flush_failures, "->flush() calls that returned an error") \
@@ -284,7 +332,9 @@ struct pgfree_config {
 	X(drain_thread, "1 if the domain has a drain thread, 0 if the caller drains") \
 	X(rseq, "1 if pgfree_defer() uses the restartable-sequence push, 0 for the CAS") \
 	X(rseq_aborts, "restartable-sequence pushes the kernel aborted (and that restarted)") \
-	X(rseq_fences, "membarrier() calls made by drains of an rseq domain")
+	X(rseq_fences, "membarrier() calls made by drains of an rseq domain") \
+	X(taken_back, "descriptors taken back with pgfree_take_back()") \
+	X(take_back_expired, "flushed descriptors released because nobody took them back in time")
 
 /**
  * struct pgfree_stats - a snapshot of a domain's counters
@@ -292,8 +342,11 @@ struct pgfree_config {
  * Every field counts since the domain was created.  The snapshot is taken
  * between two drains; @backlog is counted by walking the queues, so it is
  * exact for the moment each queue was read (producers may add meanwhile).
- * @deferred is released + given_back + backlog: pgfree counts on the
- * consumer side so that pgfree_defer() stays one atomic operation.
+ * @deferred is released + given_back + taken_back + backlog: pgfree counts
+ * on the consumer side so that pgfree_defer() stays one atomic operation.
+ * On a PGFREE_F_TAKE_BACK domain the flushed descriptors that wait for
+ * pgfree_take_back() are in none of these (the drain does not walk them:
+ * their CPU owns their cache lines) until they are taken back or released.
  *
  * The caller does not pass the struct's size: fields are only ever
  * appended (never reordered or removed), but a library with more fields
@@ -405,6 +458,36 @@ PGFREE_API int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node 
 PGFREE_API int pgfree_defer_wait(struct pgfree_domain *dom, struct pgfree_llist_node *node);
 
 /**
+ * pgfree_take_back() - take back this CPU's flushed descriptors
+ * @dom: a domain created with PGFREE_F_TAKE_BACK
+ * @out: filled with the chain taken back (struct pgfree_chain; @out->first
+ *	is NULL and @out->count 0 when there was none)
+ *
+ * Takes every flushed descriptor waiting on the list that pgfree_defer()
+ * on this CPU queues to: the per-CPU page-list pattern, in which what a CPU
+ * freed comes back to that CPU, so that between pgfree_defer() and reuse no
+ * other CPU touches a descriptor (the drain detaches and flushes the list
+ * as a whole and hands the chain back untouched).  The descriptors are the
+ * caller's again, as if ->release() had handed them over: each was flushed
+ * by a ->flush() that began after it was queued and returned 0.  The chain
+ * is newest first within each drain's part; this call walks it once, on
+ * this CPU, to count it and find its last node.  Descriptors nobody takes
+ * back go to ->release() within take_back_us (struct pgfree_config).
+ *
+ * Barriers: acquire: everything the drain and ->flush() did before handing
+ * the chain back happens-before the return.
+ * Context: any thread, locks held or not; lock-free (one load per place a
+ * list keeps a flushed chain, one exchange per chain found); from inside a
+ * callback of @dom too.  A thread that migrated takes from the list of the
+ * CPU it runs on now.
+ *
+ * Return: the number of descriptors taken back (0 when none waited);
+ * -EINVAL if @dom or @out is NULL or @dom has no PGFREE_F_TAKE_BACK;
+ * -ESHUTDOWN after destroy.
+ */
+PGFREE_API long pgfree_take_back(struct pgfree_domain *dom, struct pgfree_chain *out);
+
+/**
  * pgfree_drain() - drain now, from the caller
  * @dom: the domain
  *
@@ -419,7 +502,12 @@ PGFREE_API int pgfree_defer_wait(struct pgfree_domain *dom, struct pgfree_llist_
  * without one, the next pgfree_drain() (or barrier, destroy,
  * pgfree_defer_wait()) does.
  *
- * Return: the number of descriptors released (0 when nothing was queued);
+ * On a PGFREE_F_TAKE_BACK domain the drain hands each list's chain back
+ * to that list for pgfree_take_back() without counting it.
+ *
+ * Return: the number of descriptors released (0 when nothing was queued),
+ * or on a PGFREE_F_TAKE_BACK domain a positive number at least the number
+ * of lists whose flushed descriptors were handed back, plus any released;
  * the negative error ->flush() returned, the batch kept; or, on a domain
  * with ->give_back, PGFREE_FLUSH_GIVE_UP (-ECANCELED) when the flush gave
  * the batch up and the batch went to ->give_back() (without ->give_back,
@@ -440,6 +528,10 @@ PGFREE_API long pgfree_drain(struct pgfree_domain *dom);
  * only once the flush succeeds.  (The drain thread retries a kept batch the
  * same way on its own, whichever drain failed, without waiting for a
  * barrier or a new defer.)
+ *
+ * On a PGFREE_F_TAKE_BACK domain "released" includes "flushed and handed
+ * back to its list for pgfree_take_back()": the barrier does not wait for
+ * anyone to take them back (pgfree_domain_destroy() releases what is left).
  *
  * Barriers: everything ->release() did for the covered descriptors
  * happens-before the return.
@@ -479,7 +571,8 @@ PGFREE_API int pgfree_barrier_timeout(struct pgfree_domain *dom, uint64_t timeou
  *
  * Stops the drain thread, then drains until nothing is left: every
  * descriptor still queued is flushed and released (a failing flush is
- * retried as by pgfree_barrier()).  Afterwards every call on @dom returns
+ * retried as by pgfree_barrier()); on a PGFREE_F_TAKE_BACK domain, the
+ * flushed descriptors nobody took back are released too.  Afterwards every call on @dom returns
  * -ESHUTDOWN: the domain's struct (a few hundred bytes; its queues are
  * freed) is kept as a tombstone for the life of the process, reachable so
  * that leak checkers do not report it, so that a stale pointer gives an

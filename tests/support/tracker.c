@@ -197,7 +197,7 @@ int tracker_range_of(void *ctx, const struct pgfree_llist_node *node, struct pgf
  * entry: nothing may flush while ->release() runs.
  */
 static void tracker_check_one(struct tracker *t, struct tdesc *d, uint64_t ok_start,
-			      uintptr_t rs, uintptr_t re)
+			      uintptr_t rs, uintptr_t re, bool check_range)
 {
 	int prev = TDESC_DEFERRED;
 
@@ -213,7 +213,9 @@ static void tracker_check_one(struct tracker *t, struct tdesc *d, uint64_t ok_st
 				  "with no successful flush begun after its defer (last one "
 				  "began at %" PRIu64 ")", d->seq, d->producer, d->stamp,
 				  ok_start);
-	if (t->use_range && d->range.start != d->range.end) {
+	if (!check_range) {
+		/* Taken back: flushed by some earlier flush, not necessarily the last. */
+	} else if (t->use_range && d->range.start != d->range.end) {
 		if (d->range.start < rs || d->range.end > re)
 			tracker_violation(t, "descriptor %u of producer %u: range [%#" PRIxPTR
 					  ", %#" PRIxPTR ") not inside the flushed [%#" PRIxPTR
@@ -247,7 +249,7 @@ void tracker_release(void *ctx, struct pgfree_llist_node *batch)
 
 	/* _safe: a re-defer rewrites d->node.next. */
 	pgfree_llist_for_each_entry_safe(d, tmp, batch, node) {
-		tracker_check_one(t, d, ok_start, rs, re);
+		tracker_check_one(t, d, ok_start, rs, re, true);
 		n++;
 		if (d->redefer) {
 			struct pgfree_domain *dom = atomic_load(&t->dom);
@@ -264,6 +266,54 @@ void tracker_release(void *ctx, struct pgfree_llist_node *batch)
 	}
 	atomic_fetch_add(&t->released, n);
 	tracker_leave(t);
+}
+
+void tracker_release_chain(void *ctx, const struct pgfree_chain *chain)
+{
+	struct tracker *t = ctx;
+	const struct pgfree_llist_node *node, *last = NULL;
+	uint64_t n = 0;
+
+	atomic_fetch_add(&t->chain_calls, 1);
+	for (node = chain->first; node; node = node->next) {
+		last = node;
+		n++;
+	}
+	if (!chain->first || n != chain->count || last != chain->last)
+		tracker_violation(t, "->release_chain(): count %" PRIu64 " (walked %" PRIu64
+				  "), last %p (walked %p), first %p", chain->count, n,
+				  (void *)chain->last, (const void *)last, (void *)chain->first);
+	if (t->nr_lists && chain->list >= t->nr_lists)
+		tracker_violation(t, "->release_chain(): list %u of %u", chain->list, t->nr_lists);
+	tracker_release(ctx, chain->first);
+}
+
+long tracker_take_back(struct tracker *t, struct pgfree_domain *dom, struct pgfree_chain *out)
+{
+	struct pgfree_chain c;
+	struct tdesc *d, *tmp;
+	const struct pgfree_llist_node *last = NULL;
+	uint64_t ok_start, n = 0;
+	long r;
+
+	r = pgfree_take_back(dom, &c);
+	if (out)
+		*out = c;
+	if (r <= 0)
+		return r;
+	/* Acquire: pairs with the flush's release store of its start. */
+	ok_start = atomic_load_explicit(&t->last_ok_flush_start, memory_order_acquire);
+	pgfree_llist_for_each_entry_safe(d, tmp, c.first, node) {
+		tracker_check_one(t, d, ok_start, 0, 0, false);
+		last = &d->node;
+		n++;
+	}
+	if (n != (uint64_t)r || n != c.count || last != c.last || (last && last->next))
+		tracker_violation(t, "pgfree_take_back(): returned %ld, count %" PRIu64
+				  " (walked %" PRIu64 "), last %p (walked %p)", r, c.count, n,
+				  (void *)c.last, (const void *)last);
+	atomic_fetch_add(&t->taken_back, n);
+	return r;
 }
 
 void tracker_give_back(void *ctx, struct pgfree_llist_node *batch)
@@ -291,7 +341,8 @@ size_t tracker_verify(struct tracker *t, struct tdesc *d, size_t n, char *msg, s
 {
 	size_t bad = 0;
 	uint64_t deferred = atomic_load(&t->deferred);
-	uint64_t released = atomic_load(&t->released) + atomic_load(&t->given_back);
+	uint64_t released = atomic_load(&t->released) + atomic_load(&t->given_back) +
+			    atomic_load(&t->taken_back);
 	uint64_t violations = atomic_load(&t->violations);
 
 	msg[0] = '\0';

@@ -103,6 +103,9 @@ typedef void (*tracker_release_hook)(struct tracker *t, struct pgfree_llist_node
  * @released: descriptors released
  * @redeferred: re-defers done from ->release()
  * @given_back: descriptors handed to ->give_back()
+ * @taken_back: descriptors taken back with tracker_take_back()
+ * @chain_calls: ->release_chain() calls
+ * @nr_lists: when not 0, ->release_chain()'s list must be below it
  * @violations: invariant violations seen
  * @msg_state: 0, 1 while the first message is written, 2 once it is
  * @msg: the first violation's description
@@ -135,6 +138,9 @@ struct tracker {
 	_Atomic uint64_t released;
 	_Atomic uint64_t redeferred;
 	_Atomic uint64_t given_back;
+	_Atomic uint64_t taken_back;
+	_Atomic uint64_t chain_calls;
+	unsigned int nr_lists;
 
 	_Atomic uint64_t violations;
 	_Atomic int msg_state;
@@ -207,6 +213,26 @@ int tracker_defer(struct tracker *t, struct pgfree_domain *dom, struct tdesc *d)
 /* The callbacks, usable by hand (the negative controls call them). */
 int tracker_flush(void *ctx, const struct pgfree_range *range);
 void tracker_release(void *ctx, struct pgfree_llist_node *batch);
+/*
+ * ->release_chain(): checks the chain's last node and count against the
+ * chain itself, and its list against the tracker's @nr_lists when set, then
+ * checks and counts it as tracker_release() does.
+ */
+void tracker_release_chain(void *ctx, const struct pgfree_chain *chain);
+
+/**
+ * tracker_take_back() - pgfree_take_back(), checked as ->release() is
+ * @t: the tracker
+ * @dom: a PGFREE_F_TAKE_BACK domain
+ * @out: the chain taken back, or NULL
+ *
+ * Checks every descriptor taken back as tracker_release() checks a
+ * released one (state, a successful flush begun after its defer; not the
+ * range, which a later flush may not cover), and the chain's count and
+ * last node.  Any thread (violations are recorded, not asserted).
+ * Return: pgfree_take_back()'s result.
+ */
+long tracker_take_back(struct tracker *t, struct pgfree_domain *dom, struct pgfree_chain *out);
 /* ->give_back(): each node must be DEFERRED; it becomes IDLE (the caller's). */
 void tracker_give_back(void *ctx, struct pgfree_llist_node *batch);
 int tracker_range_of(void *ctx, const struct pgfree_llist_node *node, struct pgfree_range *range);
@@ -228,8 +254,9 @@ const char *tracker_first_violation(struct tracker *t);
  * @len: size of @msg
  *
  * Checks: no violation recorded; every descriptor RELEASED, received by
- * ->release() once per defer, no re-defer left, or else IDLE and given
- * back at least once; released + given_back == deferred.
+ * ->release() (or taken back) once per defer, no re-defer left, or else
+ * IDLE and given back at least once; released + given_back + taken_back
+ * == deferred.
  *
  * Return: the number of problems (0 when all is well).
  */

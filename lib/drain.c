@@ -44,16 +44,22 @@
  *    nodes stay in dom->carry; the next drain (later, under the same lock)
  *    flushes again before it releases them, and that flush also begins after
  *    X(n).  With 2: L(n) -> X(n) -> F begins -> F returns 0 -> R(n).  This
- *    is the invariant: no descriptor is released before a flush that began
- *    after it was queued (L(n), inside pgfree_defer()) has returned
- *    successfully.  Nothing orders R(n) before or after the end of D(n):
+ *    is the invariant: no descriptor is released or taken back before a
+ *    flush that began after it was queued (L(n), inside pgfree_defer()) has
+ *    returned successfully.  On a PGFREE_F_TAKE_BACK domain R(n) is the
+ *    drain's publication of n's list's chain, after F returned, and the
+ *    taker's acquire exchange that gets it (or the expiry's release of it)
+ *    comes after that publication (lib/takeback.c, "Why the invariant
+ *    holds").  Nothing orders R(n) before or after the end of D(n):
  *    what D(n) does after L(n) (its wake-up) may run after R(n), so the
  *    caller must not touch n once it called pgfree_defer() (pgfree.h).
  *
  * 4. Exactly once.  An exchange (or splice) removes a whole chain from its
  *    head atomically, so each node is detached by exactly one X.  After X
- *    the node is reachable only from dom->carry, which is handed to
- *    ->release() once and then emptied.  Nothing is lost: a node stays in
+ *    the node is reachable only from dom->carry, whose chains are handed
+ *    over once (to ->release(), ->release_chain(), or back to their lists
+ *    for take-back, where exactly one exchange gets each: lib/takeback.c)
+ *    and then emptied.  Nothing is lost: a node stays in
  *    its list until some X takes it, and the drain thread (or destroy, which
  *    drains until every list is empty and dom->carry is too) eventually
  *    takes it, provided the drain thread is woken (5).  A batch kept in
@@ -93,8 +99,9 @@
  *    released.  Every D(n) that returned before the barrier was called
  *    happens-before that critical section, hence before that drain's X
  *    steps, so n was detached by that drain or an earlier one; either way it
- *    was in dom->carry and was released by the time gen_done was set (under
- *    gen_lock, which the barrier re-reads under gen_lock).  A drain
+ *    was in dom->carry and was released (or handed back for take-back) by
+ *    the time gen_done was set (under gen_lock, which the barrier re-reads
+ *    under gen_lock).  A drain
  *    increments gen_started under gen_lock before its first detach, so the
  *    drain numbered target begins its X steps after the barrier read.
  *    A batch given up counts as done (it left pgfree, to ->give_back()).

@@ -39,6 +39,19 @@
  *  - the barrier never waits forever: in the -DWITH_BARRIER safety run, a
  *    barrier still waiting when nothing else can move is an invalid end
  *    state.
+ * With -DWITH_TAKE_BACK the domain is a PGFREE_F_TAKE_BACK one
+ * (lib/takeback.c): the drain keeps each list's chain apart (carry_s), and
+ * after the flush returned 0 it publishes each into a free place of its
+ * list (K places per list; when none is free it first empties the oldest
+ * with an exchange and releases that chain), instead of releasing it; a
+ * taker (pgfree_take_back(), any CPU's list) empties places with an
+ * exchange and takes what it got; the drain thread, while chains wait,
+ * may at any time (the take_back_us timeout) empty a place with an
+ * exchange and release what it got.  Checked: the same assertions on
+ * every descriptor taken back or released (exactly once, after a flush
+ * that began after its defer returned 0), and no_lost_wakeup: everything
+ * deferred is eventually taken back or released.
+ *
  * Mutants (-DMUTANT_...) must make spin report an error; see the Makefile.
  */
 
@@ -65,6 +78,14 @@ bit parked;			/* the futex word, dom->parked */
 bit dbuf_full;
 
 byte carry;			/* detached, not yet released (dom->carry) */
+#ifdef WITH_TAKE_BACK
+#define TB_LOCALS byte k2, got, p, old	/* the take-back inlines' locals */
+#define K 2			/* places per list (PGFREE_TAKE_BACK_CHAINS) */
+byte carry_s[NS];		/* carry, per list (struct pgfree_chainent) */
+byte place[NS * K];		/* published chains: bitmasks (struct pgfree_tb_list) */
+byte since[NS * K];		/* the drain's dom->tb_since: 0 = it put nothing there */
+byte stamp;			/* the clock since[] reads */
+#endif
 bit dl;				/* dom->drain_lock */
 byte gen_started, gen_done;	/* drains begun; last drain that ended with carry empty */
 bit kick;			/* dom->kick: a barrier's "drain now" */
@@ -131,6 +152,78 @@ proctype producer(byte i)
 	atomic { returned[i] = 1; ndone++; s = 0; was_empty = 0; seen_parked = 0 }
 }
 
+#ifdef WITH_TAKE_BACK
+/*
+ * Whoever got chain c out of a place by an exchange (a taker, or the drain
+ * releasing it) receives its descriptors: each must be detached (TAKEN),
+ * once, and covered by a flush that began after its defer and returned 0.
+ */
+inline receive(c)
+{
+	atomic {
+		k2 = 0;
+		do
+		:: k2 < NP ->
+			if
+			:: c & (1 << k2) ->
+				assert(state[k2] == TAKEN);	/* exactly once */
+				assert(flushed_ok[k2]);		/* the invariant */
+				state[k2] = RELEASED;
+				released++
+			:: else -> skip
+			fi;
+			k2++
+		:: else -> break
+		od;
+		k2 = 0
+	}
+}
+
+/* E: empty place p with an exchange (lib/takeback.c __expire_place()). */
+inline tb_expire(p)
+{
+	atomic { got = place[p]; place[p] = 0; since[p] = 0 };
+	receive(got);
+	got = 0
+}
+
+/*
+ * P (__pgfree_tb_publish()): list s's chain into a place the drain knows to
+ * be empty, or that a load shows a taker emptied; if none, release the
+ * oldest first.
+ */
+inline tb_publish(s)
+{
+	p = s * K;
+	old = 255;
+	do
+	:: p < s * K + K ->
+		if
+		:: since[p] == 0 -> break		/* nothing put there since found empty */
+		:: since[p] != 0 && place[p] == 0 -> since[p] = 0; break	/* a taker emptied it */
+		:: else ->
+			if
+			:: old == 255 || since[p] < since[old] -> old = p
+			:: else -> skip
+			fi;
+			p++
+		fi
+	:: else -> break
+	od;
+#ifdef MUTANT_PUBLISH_INTO_OCCUPIED
+	p = s * K;				/* overwrite whatever is there */
+#else
+	if
+	:: p == s * K + K -> tb_expire(old); p = old	/* full: the oldest goes */
+	:: else -> skip
+	fi;
+#endif
+	atomic { place[p] = carry_s[s]; carry_s[s] = 0; stamp++; since[p] = stamp };
+	p = 0;
+	old = 0
+}
+#endif
+
 /*
  * __pgfree_drain(): __take (exchange each non-empty list), flush once,
  * release.  The caller declares bit dfailed: set when the flush failed and
@@ -139,6 +232,7 @@ proctype producer(byte i)
 inline drain_once()
 {
 	byte k, taken, gen;
+	/* WITH_TAKE_BACK: the caller declares TB_LOCALS (k2, got, p, old). */
 
 	atomic {
 		dl == 0 -> dl = 1;		/* pthread_mutex_lock(&dom->drain_lock) */
@@ -151,6 +245,9 @@ inline drain_once()
 			taken = slot[k];
 			slot[k] = 0;
 			carry = carry | taken;
+#ifdef WITH_TAKE_BACK
+			carry_s[k] = carry_s[k] | taken;
+#endif
 			k++
 		:: else -> break
 		od;
@@ -167,7 +264,7 @@ inline drain_once()
 	};
 	if
 	:: carry != 0 ->
-#ifdef MUTANT_RELEASE_BEFORE_FLUSH
+#if defined(MUTANT_RELEASE_BEFORE_FLUSH) || defined(MUTANT_PUBLISH_BEFORE_FLUSH)
 		goto release;
 #endif
 		/* ->flush() begins: after every detach above (step 3). */
@@ -209,6 +306,20 @@ inline drain_once()
 			}
 		fi;
 release:
+#ifdef WITH_TAKE_BACK
+		/* __hand_over(): each list's chain to a place of its list. */
+		k = 0;
+		do
+		:: k < NS ->
+			if
+			:: carry_s[k] != 0 -> tb_publish(k)
+			:: else -> skip
+			fi;
+			k++
+		:: else -> break
+		od;
+		atomic { carry = 0; kept = 0 }
+#else
 		/* ->release() of the whole carry. */
 		atomic {
 			k = 0;
@@ -228,6 +339,7 @@ release:
 			carry = 0;
 			kept = 0
 		}
+#endif
 	:: else -> skip
 	fi;
 	gen_done = gen;			/* __drain_completed(): wakes barrier waiters */
@@ -251,16 +363,47 @@ fail:
 #else
 #define HAS_KEPT kept
 #endif
+#ifdef WITH_TAKE_BACK
+#define TB_WAITING (since[0] != 0 || since[1] != 0 || since[2] != 0 || since[3] != 0)
+#endif
 active proctype drain()
 {
 	bit dfailed, retry;
+
+#ifdef WITH_TAKE_BACK
+	byte q;
+	TB_LOCALS;
+#endif
 
 	do
 	:: (slot[0] != 0 || slot[1] != 0 || HAS_KEPT || kick) ->
 		kick = 0;			/* atomic_exchange(&dom->kick, false) */
 		drain_once();
 		atomic { retry = dfailed; dfailed = 0 }
+#ifdef WITH_TAKE_BACK
+	:: TB_WAITING ->
+		/*
+		 * Chains wait for take-back: the drain thread parks with a
+		 * timeout (pgfree_tb_due()), so at some point it wakes and
+		 * releases what waited too long (pgfree_tb_expire()).
+		 */
+		atomic { dl == 0 -> dl = 1 };
+		q = 0;
+		do
+		:: q < NS * K ->
+			if
+			:: since[q] != 0 -> tb_expire(q)
+			:: else -> skip
+			fi;
+			q++
+		:: else -> break
+		od;
+		atomic { q = 0; dl = 0 }
+#endif
 	:: else ->
+#ifdef WITH_TAKE_BACK
+		!TB_WAITING;			/* else the timed park: the branch above */
+#endif
 		/* pgfree_park() */
 		dbuf_full = 1;				/* parked = 1 (relaxed) */
 #ifndef MUTANT_NO_PARK_FENCE
@@ -335,9 +478,54 @@ active proctype barrier()
 active proctype caller()
 {
 	bit dfailed;
+#ifdef WITH_TAKE_BACK
+	TB_LOCALS;
+#endif
 
 	drain_once();
 	dfailed = 0
+}
+#endif
+
+#ifdef WITH_TAKE_BACK
+/*
+ * pgfree_take_back() on some CPU, twice: for each place of that CPU's list,
+ * a load, and if not empty an exchange with 0; the caller gets what the
+ * exchange returned.  MUTANT_TAKE_NOT_EXCHANGE takes with a load and a
+ * later store of 0, so the drain's release of the same place can get the
+ * chain in between.
+ */
+active proctype taker()
+{
+	byte s, p, n, k2, got;
+
+	do
+	:: n < 2 ->
+		if
+		:: s = 0
+		:: s = 1
+		fi;
+		p = s * K;
+		do
+		:: p < s * K + K ->
+			if
+			:: place[p] != 0 ->
+#ifdef MUTANT_TAKE_NOT_EXCHANGE
+				got = place[p];
+				place[p] = 0;
+#else
+				atomic { got = place[p]; place[p] = 0 };
+#endif
+				receive(got);
+				got = 0
+			:: else -> skip
+			fi;
+			p++
+		:: else -> break
+		od;
+		atomic { n++; p = 0; s = 0 }
+	:: else -> break
+	od
 }
 #endif
 

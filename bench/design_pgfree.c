@@ -93,6 +93,59 @@ static void destroy(void *impl)
 	pgfree_domain_destroy(impl);
 }
 
+/*
+ * PGFREE_F_TAKE_BACK: the instance remembers its sink, to which the
+ * producer releases what it takes back (the same release work as the
+ * sink's ->release(): bsink_release_one() per descriptor, one count).
+ */
+struct tb_impl {
+	struct pgfree_domain *dom;
+	struct bsink *sink;
+};
+
+static void *create_tb(struct bsink *sink, const void *arg, const struct bpolicy *pol)
+{
+	struct tb_impl *t = malloc(sizeof(*t));
+
+	if (!t)
+		abort();
+	t->dom = create(sink, arg, pol);
+	t->sink = sink;
+	return t;
+}
+
+static void defer_tb(void *impl, struct bdesc *d)
+{
+	pgfree_defer(((struct tb_impl *)impl)->dom, &d->node);
+}
+
+static void take_back_tb(void *impl)
+{
+	struct tb_impl *t = impl;
+	struct pgfree_chain c;
+	struct bdesc *d, *next;
+
+	if (pgfree_take_back(t->dom, &c) <= 0)
+		return;
+	pgfree_llist_for_each_entry_safe(d, next, c.first, node)
+		bsink_release_one(t->sink, d);
+	bsink_count_released(t->sink, c.count);
+}
+
+static void quiesce_tb(void *impl)
+{
+	/* Flushed and handed back; what no producer takes back, destroy releases. */
+	pgfree_barrier(((struct tb_impl *)impl)->dom);
+}
+
+static void destroy_tb(void *impl)
+{
+	struct tb_impl *t = impl;
+
+	destroy(t->dom);
+	free(t);
+}
+
 #define BENCH_PGFREE_VARIANT(nm, pol, dsg, flg, backlog, defer_fn, is_locked, text) \
 	{ .name = nm, .flush_hook = true, .policy = pol, .note = text, \
 	  .arg = &(const struct pgfree_variant){ dsg, flg, backlog }, \
@@ -110,6 +163,18 @@ const struct bdesign bench_pgfree_designs[] = {
 	 */
 	BENCH_PGFREE_VARIANT("percpu_rseq", BP_BOTH, PGFREE_DESIGN_PERCPU, PGFREE_F_RSEQ, 0, defer,
 			     false, "pgfree: per-CPU lists, rseq push (PGFREE_F_RSEQ)"),
+	/*
+	 * The take-back path (lib/takeback.c): the drain hands each list's
+	 * flushed chain back to the list untouched and the producer takes its
+	 * descriptors back, so the ring recycles through pgfree_take_back()
+	 * rather than through the drain thread's ->release().
+	 */
+	{ .name = "percpu_takeback", .flush_hook = true, .policy = BP_BOTH,
+	  .note = "pgfree: per-CPU lists, flushed descriptors taken back by the freeing CPU "
+		  "(PGFREE_F_TAKE_BACK)",
+	  .arg = &(const struct pgfree_variant){ PGFREE_DESIGN_PERCPU, PGFREE_F_TAKE_BACK, 0 },
+	  .create = create_tb, .defer = defer_tb, .quiesce = quiesce_tb, .destroy = destroy_tb,
+	  .take_back = take_back_tb },
 	BENCH_PGFREE_VARIANT("v5", BP_BOTH, PGFREE_DESIGN_V5, 0, 0, defer, true,
 			     "Linux 6.19 port: global list + queued spinlock + work, pgfree's drain"),
 	/*

@@ -17,6 +17,10 @@
  * @destroy: quiesce and free the instance
  * @thread_enter/@thread_exit: per producer thread, around its work
  *	(liburcu's call_rcu wants registered threads); may be NULL
+ * @take_back: may be NULL; a design whose released descriptors come back
+ *	to the producer that freed them (pgfree's PGFREE_F_TAKE_BACK) takes
+ *	back what is ready and releases it to the sink.  The producer calls
+ *	it once per chunk of defers and while it waits for a descriptor.
  * @locked: a lib/design_locked.c port (the lockstat build times its lock)
  * @peer: another library (the targets compare percpu with every peer)
  *
@@ -60,6 +64,7 @@ struct bdesign {
 	void (*destroy)(void *impl);
 	void (*thread_enter)(void *impl);
 	void (*thread_exit)(void *impl);
+	void (*take_back)(void *impl);
 	/* A lib/design_locked.c design: the lockstat build reports its lock. */
 	bool locked;
 	/* A library a user would pick instead of pgfree (judged by the targets). */

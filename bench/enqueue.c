@@ -99,11 +99,15 @@ static inline struct bdesc *ring_next(struct producer *p)
 	__builtin_prefetch(&p->ring[(p->pos + 32) & (ENQ_RING - 1)], 1);
 	/* Acquire: pairs with the sink's release store; reuse after the release. */
 	if (atomic_load_explicit(&d->busy, memory_order_acquire)) {
+		const struct bdesign *ds = p->run->d;
 		uint64_t t = p->timing ? bench_now_ns() : 0;
 
 		p->stalls++;
-		while (atomic_load_explicit(&d->busy, memory_order_acquire))
+		while (atomic_load_explicit(&d->busy, memory_order_acquire)) {
+			if (ds->take_back)
+				ds->take_back(p->run->impl);
 			sched_yield();
+		}
 		if (p->timing)
 			p->stall_ns += bench_now_ns() - t;
 	}
@@ -115,6 +119,9 @@ static inline void chunk(struct producer *p, const struct bdesign *d, void *impl
 {
 	for (int i = 0; i < ENQ_CHUNK; i++)
 		d->defer(impl, ring_next(p));
+	/* Take back what is ready, as a freeing CPU's allocator would: producer work. */
+	if (d->take_back)
+		d->take_back(impl);
 }
 
 static void *producer_main(void *arg)

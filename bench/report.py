@@ -91,11 +91,11 @@ import subprocess
 import sys
 
 # Report order; designs not listed here (new variants) follow in JSON order.
-ORDER = ["floor", "percpu", "percpu_rseq", "percpu_mark", "percpu_bounded", "v5_kernel", "v5", "v3",
+ORDER = ["floor", "percpu", "percpu_takeback", "percpu_rseq", "percpu_mark", "percpu_bounded", "v5_kernel", "v5", "v3",
          "v5_kernel_tas", "v5_tas", "v3_tas",
          "global_llist", "call_rcu", "call_rcu_rt", "lfs_percpu", "lfs_global", "wfcq",
          "ao_stack", "ck_epoch"]
-PGFREE = {"percpu", "percpu_rseq", "percpu_mark", "percpu_bounded", "v5", "v5_kernel", "v3",
+PGFREE = {"percpu", "percpu_takeback", "percpu_rseq", "percpu_mark", "percpu_bounded", "v5", "v5_kernel", "v3",
           "v5_kernel_tas", "v5_tas", "v3_tas",
           "global_llist"}
 PEERS = ["call_rcu", "call_rcu_rt", "lfs_percpu", "lfs_global", "wfcq", "ao_stack", "ck_epoch"]
@@ -560,6 +560,27 @@ def main():
                   % (pol, r))
         else:
             check(None, "end_to_end, 10 us flush: percpu_rseq/%s >= percpu: rows missing" % pol)
+
+    # Take-back (issue 18): the consumer keeps up with its own producers, and
+    # end to end it beats the drain that releases every descriptor itself.
+    for pol in TABLE_POLICIES:
+        a_ = usable("percpu_takeback", pol, 2)
+        if a_:
+            r = a_["items_per_second"]["median"] / prod(a_)["median"]
+            check(r >= 0.9, "percpu_takeback/%s sustained >= 0.9x its producer side at 2 "
+                  "threads: %.2fx" % (pol, r))
+        else:
+            check(None, "percpu_takeback/%s sustained >= 0.9x its producer side at 2 threads: "
+                  "row missing or oversubscribed" % pol)
+    for pol in TABLE_POLICIES:
+        a_, b_ = e2e_by.get(("percpu_takeback", pol, 10000)), e2e_by.get(("percpu", pol, 10000))
+        if a_ and b_:
+            r = a_["items_per_second"]["median"] / b_["items_per_second"]["median"]
+            check(r >= 1.5, "end_to_end, 10 us flush: percpu_takeback/%s >= 1.5x percpu: %.2fx"
+                  % (pol, r))
+        else:
+            check(None, "end_to_end, 10 us flush: percpu_takeback/%s >= 1.5x percpu: rows "
+                  "missing" % pol)
 
     text = "\n".join(lines) + "\n"
     with open(os.path.join(out, "summary.txt"), "w") as f:

@@ -158,8 +158,18 @@ static void pin_self(int ti)
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
+/*
+ * A design's take-back (designs.h), if it has one: once per batch of
+ * defers and while a producer waits for a descriptor.
+ */
+static inline void take_back(const struct bdesign *ds, void *impl)
+{
+	if (ds->take_back)
+		ds->take_back(impl);
+}
+
 /* The next descriptor of the ring, once its last use has been released. */
-static inline struct bdesc *ring_next(struct ring *rg)
+static inline struct bdesc *ring_next(const struct bdesign *ds, void *impl, struct ring *rg)
 {
 	struct bdesc *d = &rg->d[rg->pos];
 
@@ -168,8 +178,10 @@ static inline struct bdesc *ring_next(struct ring *rg)
 	__builtin_prefetch(&rg->d[(rg->pos + 32) & rg->mask], 1);
 	if (atomic_load_explicit(&d->busy, memory_order_acquire)) {
 		rg->stalls++;
-		while (atomic_load_explicit(&d->busy, memory_order_acquire))
+		while (atomic_load_explicit(&d->busy, memory_order_acquire)) {
+			take_back(ds, impl);
 			sched_yield();
+		}
 	}
 	atomic_store_explicit(&d->busy, 1, memory_order_relaxed);
 	return d;
@@ -214,7 +226,8 @@ static void body_stream(gb_state *st, struct wl *w, int ti)
 			rg = &r->rings[ti];
 		}
 		for (int i = 0; i < BATCH; i++)
-			ds->defer(r->impl, ring_next(rg));
+			ds->defer(r->impl, ring_next(ds, r->impl, rg));
+		take_back(ds, r->impl);
 	}
 	if (rg)
 		gb_set_counter(st, "stalls", (double)rg->stalls, GB_COUNTER_DEFAULT);
@@ -244,9 +257,10 @@ static void body_latency(gb_state *st, struct wl *w, int ti)
 				while (bench_now_ns() < next)
 					cpu_relax();
 				next += LATENCY_PERIOD_NS;
-				d = ring_next(rg);
+				d = ring_next(ds, r->impl, rg);
 				d->t_defer = 0;
 				ds->defer(r->impl, d);
+				take_back(ds, r->impl);
 			}
 			ds->quiesce(r->impl);
 			next = bench_now_ns();
@@ -254,9 +268,11 @@ static void body_latency(gb_state *st, struct wl *w, int ti)
 		while (bench_now_ns() < next)
 			cpu_relax();
 		next += LATENCY_PERIOD_NS;
-		d = ring_next(rg);
+		d = ring_next(ds, r->impl, rg);
 		d->t_defer = bench_now_ns();
 		ds->defer(r->impl, d);
+		/* Latency: defer to release, or to take-back, whichever the design does. */
+		take_back(ds, r->impl);
 	}
 	producer_leave(st, w, r, ti, gb_iterations(st));
 }
@@ -275,8 +291,10 @@ static void body_memory(gb_state *st, struct wl *w, int ti)
 		for (int i = 0; i < MEMORY_BURST; i++) {
 			struct bdesc *d = &rg->d[i];
 
-			while (atomic_load_explicit(&d->busy, memory_order_acquire))
+			while (atomic_load_explicit(&d->busy, memory_order_acquire)) {
+				take_back(ds, r->impl);
 				sched_yield();
+			}
 			d->page = malloc(PAGE);
 			if (!d->page)
 				abort();

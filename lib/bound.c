@@ -26,31 +26,8 @@
 #include <errno.h>
 #include <sched.h>
 
-#include "domain.h"
+#include "defer.h"
 #include "wake.h"
-
-/**
- * __pgfree_mark_settle() - lower the exact counts by what was released
- * @dom: the domain; the caller holds drain_lock, and dom->carry is empty
- *	(its nodes were released or given back)
- */
-void __pgfree_mark_settle(struct pgfree_domain *dom)
-{
-	if (dom->mark_mode != PGFREE_MARK_EXACT)
-		return;
-	for (unsigned int i = 0; i < dom->nr_slots; i++) {
-		if (!dom->taken[i])
-			continue;
-		/*
-		 * Relaxed: a waiter reads the count only to decide whether to
-		 * queue; nothing is published through it.  Waiters that sleep
-		 * re-read it under drain_lock, after this drain.
-		 */
-		atomic_fetch_sub_explicit(&dom->slots[i].queued, dom->taken[i],
-					  memory_order_relaxed);
-		dom->taken[i] = 0;
-	}
-}
 
 /**
  * pgfree_bound_wait() - wait until @slot's list is below its share
@@ -104,3 +81,45 @@ int pgfree_bound_wait(struct pgfree_domain *dom, struct pgfree_slot *slot)
 			sched_yield();
 	}
 }
+
+int pgfree_defer_wait(struct pgfree_domain *dom, struct pgfree_llist_node *node)
+{
+	struct pgfree_slot *slot;
+	uint64_t old;
+	bool may_wait;
+	int err;
+
+	if (!dom || !node)
+		return -EINVAL;
+	if (dom->mark_mode != PGFREE_MARK_EXACT)
+		return atomic_load_explicit(&dom->state, memory_order_relaxed) ==
+		       PGFREE_STATE_LIVE ? -EINVAL : -ESHUTDOWN;
+	err = pgfree_defer_check(dom, node);
+	if (err)
+		return err;
+
+	/* From inside our own callbacks a wait would be for ourselves. */
+	may_wait = !pgfree_in_callback_of(dom);
+	for (;;) {
+		/* Again after each wait: the thread may have moved. */
+		slot = pgfree_this_cpu_slot(dom);
+		/* Relaxed: a stale value only costs a round of the loop. */
+		if (may_wait &&
+		    atomic_load_explicit(&slot->queued, memory_order_relaxed) >= dom->mark_share) {
+			err = pgfree_bound_wait(dom, slot);
+			if (err) {
+				pgfree_debug_node_unqueue(node);
+				return err;
+			}
+			continue;
+		}
+		old = pgfree_slot_count_exact(slot);
+		if (old < dom->mark_share || !may_wait)
+			break;
+		/* Lost a race for the last place: take the count back, wait. */
+		atomic_fetch_sub_explicit(&slot->queued, 1, memory_order_relaxed);
+	}
+	pgfree_slot_add(dom, slot, node, old + 1 == dom->mark_share);
+	return 0;
+}
+

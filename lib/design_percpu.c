@@ -6,7 +6,7 @@
  *
  * Producers: pgfree_defer() adds to the current CPU's list with one release
  * CAS (or, on an rseq domain, a restartable sequence: rseq.c) and wakes the drain thread only on the list's empty-to-non-empty
- * transition (domain.c, wake.h).  Consumer: one acquire exchange per
+ * transition (defer.c, wake.h).  Consumer: one acquire exchange per
  * non-empty list.
  */
 #include <errno.h>
@@ -24,6 +24,7 @@ static int slots_init(struct pgfree_domain *dom, unsigned int n)
 	for (unsigned int i = 0; i < n; i++) {
 		pgfree_init_llist_head(&slots[i].head);
 		atomic_init(&slots[i].queued, 0);
+		atomic_init(&slots[i].taken_back, 0);
 		pgfree_init_llist_head(&slots[i].alt);
 		atomic_init(&slots[i].active, &slots[i].head);
 	}

@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
- * A domain's life: create (validate, build the queues, start the drain
- * thread), pgfree_defer() (the producers' hot path), statistics, destroy.
+ * A domain's life: create (validate the configuration, build the queues,
+ * start the drain thread) and destroy (stop the thread, drain until nothing
+ * is left, release what waits for take-back, leave a tombstone).  The hot
+ * path is defer.c's; the consumer's side is drain.c's.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* sched_getcpu, pthread_setname_np, strerrordesc_np */
 #endif
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cpu.h"
 #include "domain.h"
 #include "rseq.h"
 #include "wake.h"
@@ -93,23 +93,6 @@ static unsigned int default_nr_slots(void)
 	return n > PGFREE_MAX_SLOTS ? PGFREE_MAX_SLOTS : (unsigned int)n;
 }
 
-/* The drain thread runs no signal handler of the application's. */
-int pgfree_start_drain_thread(struct pgfree_domain *dom)
-{
-	sigset_t all, old;
-	int err;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&dom->thread, NULL, pgfree_drain_thread, dom);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err)
-		return -err;
-	pthread_setname_np(dom->thread, "pgfree-drain");
-	dom->has_thread = true;
-	return 0;
-}
-
 int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain **out)
 {
 	struct pgfree_domain *dom;
@@ -166,7 +149,7 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 	} else if (!dom->walk) {
 		/*
 		 * A drain that does not walk needs the producers' counts for
-		 * its batching delay (gather() in drain.c): the hint, with no
+		 * its batching delay (gather() in drain_thread.c): the hint, with no
 		 * mark to reach (a count is never 0 after an add).
 		 */
 		dom->mark_mode = PGFREE_MARK_HINT;
@@ -207,223 +190,6 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 	return 0;
 }
 
-/* Barriers wait with a deadline on CLOCK_MONOTONIC, immune to clock steps. */
-void pgfree_cond_init_monotonic(pthread_cond_t *cond)
-{
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(cond, &attr);
-	pthread_condattr_destroy(&attr);
-}
-
-static inline struct pgfree_slot *this_cpu_slot(struct pgfree_domain *dom)
-{
-	unsigned int cpu = pgfree_this_cpu(), n = dom->nr_slots;
-
-	/* The division only when CPU numbers exceed the slots configured. */
-	return &dom->slots[pgfree_likely(cpu < n) ? cpu : cpu % n];
-}
-
-/*
- * Link @node into @slot's list and wake the drain thread on the list's
- * empty-to-non-empty transition.  MARK_EXACT callers have counted the node
- * already (enum pgfree_mark_mode says why before), and say with @reached
- * whether their count took the list to its share: the drain is kicked only
- * now, once the node is linked, or the drain it starts could miss it and
- * leave it to the next batching delay.
- */
-static inline void slot_added(struct pgfree_domain *dom, struct pgfree_slot *slot,
-			      bool was_empty, bool reached)
-{
-	pgfree_debug_yield();
-	if (pgfree_unlikely(dom->mark_mode == PGFREE_MARK_HINT)) {
-		/*
-		 * Relaxed load and store, not an add: see enum
-		 * pgfree_mark_mode for why an occasional lost count is fine.
-		 */
-		uint64_t q = atomic_load_explicit(&slot->queued, memory_order_relaxed) + 1;
-
-		atomic_store_explicit(&slot->queued, q, memory_order_relaxed);
-		reached = q == dom->mark_share;
-	}
-	if (pgfree_unlikely(reached))
-		pgfree_gather_wake(dom);	/* its fence serves the check below too */
-	else if (was_empty)
-		pgfree_wake_if_parked(dom);
-}
-
-static inline void slot_add(struct pgfree_domain *dom, struct pgfree_slot *slot,
-			    struct pgfree_llist_node *node, bool reached)
-{
-	/* Release CAS: the node's contents travel with it (llist.h). */
-	slot_added(dom, slot, pgfree_llist_add(node, &slot->head), reached);
-}
-
-/*
- * MARK_EXACT: count the node on its list before linking it.  Relaxed: the
- * release CAS that links the node comes after it, and the consumer's
- * subtraction comes after its acquire exchange took the node, so the add
- * happens-before the subtraction and the count never undercounts.
- * Return: the count before the add.
- */
-static inline uint64_t slot_count_exact(struct pgfree_slot *slot)
-{
-	return atomic_fetch_add_explicit(&slot->queued, 1, memory_order_relaxed);
-}
-
-#ifdef PGFREE_RSEQ_ASM
-/* The rest of an rseq push, out of line: the fast path then saves no register. */
-static __attribute__((noinline)) void rseq_added_slow(struct pgfree_domain *dom,
-						      struct pgfree_slot *slot, bool was_empty)
-{
-	if (pgfree_unlikely(!slot)) {
-		/* The spill list (an unregistered thread): no mark counts it. */
-		if (was_empty)
-			pgfree_wake_if_parked(dom);
-		return;
-	}
-	slot_added(dom, slot, was_empty, false);
-}
-#endif
-
-/* Deferring into a lock-less list (PERCPU, GLOBAL_LLIST); inlined below. */
-int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
-{
-	struct pgfree_slot *slot;
-	bool reached = false;
-
-	/* rseq domains never come here: pgfree_defer() pushes for them first. */
-	slot = this_cpu_slot(dom);
-
-	if (pgfree_unlikely(dom->mark_mode == PGFREE_MARK_EXACT))
-		reached = slot_count_exact(slot) + 1 == dom->mark_share;
-	slot_add(dom, slot, node, reached);
-	return 0;
-}
-
-/* The checks every defer starts with. */
-static inline int defer_check(struct pgfree_domain *dom, struct pgfree_llist_node *node)
-{
-	if (pgfree_unlikely(!dom || !node))
-		return -EINVAL;
-	/*
-	 * Relaxed: a call made after destroy returned happens-after destroy's
-	 * store of DEAD, so coherence alone makes this load see it.  A call
-	 * racing with destroy is the caller's bug (see pgfree.h).
-	 */
-	if (pgfree_unlikely(atomic_load_explicit(&dom->state, memory_order_relaxed) !=
-			    PGFREE_STATE_LIVE))
-		return -ESHUTDOWN;
-	/* PGFREE_DEBUG builds: the node must not be queued already. */
-	if (pgfree_unlikely(pgfree_debug_node_queue(node)))
-		return -EEXIST;
-	return 0;
-}
-
-
-int pgfree_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
-{
-	int err = defer_check(dom, node);
-
-	if (pgfree_unlikely(err))
-		return err;
-#ifdef PGFREE_RSEQ_ASM
-	/* PERCPU with the rseq push (rseq.c): no locked instruction, no call. */
-	if (pgfree_likely(dom->rseq)) {
-		bool was_empty;
-		struct pgfree_slot *slot = pgfree_rseq_push(dom, node, &was_empty);
-
-		if (pgfree_unlikely(was_empty || !slot || dom->mark_mode != PGFREE_MARK_NONE))
-			rseq_added_slow(dom, slot, was_empty);
-		return 0;
-	}
-#endif
-	/* The lock-less designs are called directly: no indirect call on the hot path. */
-	if (pgfree_likely(dom->lockless))
-		return pgfree_lockless_defer(dom, node);
-	return dom->dops->defer(dom, node);
-}
-
-int pgfree_defer_wait(struct pgfree_domain *dom, struct pgfree_llist_node *node)
-{
-	struct pgfree_slot *slot;
-	uint64_t old;
-	bool may_wait;
-	int err;
-
-	if (!dom || !node)
-		return -EINVAL;
-	if (dom->mark_mode != PGFREE_MARK_EXACT)
-		return atomic_load_explicit(&dom->state, memory_order_relaxed) ==
-		       PGFREE_STATE_LIVE ? -EINVAL : -ESHUTDOWN;
-	err = defer_check(dom, node);
-	if (err)
-		return err;
-
-	/* From inside our own callbacks a wait would be for ourselves. */
-	may_wait = !pgfree_in_callback_of(dom);
-	for (;;) {
-		/* Again after each wait: the thread may have moved. */
-		slot = this_cpu_slot(dom);
-		/* Relaxed: a stale value only costs a round of the loop. */
-		if (may_wait &&
-		    atomic_load_explicit(&slot->queued, memory_order_relaxed) >= dom->mark_share) {
-			err = pgfree_bound_wait(dom, slot);
-			if (err) {
-				pgfree_debug_node_unqueue(node);
-				return err;
-			}
-			continue;
-		}
-		old = slot_count_exact(slot);
-		if (old < dom->mark_share || !may_wait)
-			break;
-		/* Lost a race for the last place: take the count back, wait. */
-		atomic_fetch_sub_explicit(&slot->queued, 1, memory_order_relaxed);
-	}
-	slot_add(dom, slot, node, old + 1 == dom->mark_share);
-	return 0;
-}
-
-int pgfree_stats(struct pgfree_domain *dom, struct pgfree_stats *out)
-{
-	uint64_t backlog;
-	int err = pgfree_check_consumer_call(dom);
-
-	if (err)
-		return err;
-	if (!out)
-		return -EINVAL;
-
-	pthread_mutex_lock(&dom->drain_lock);
-	backlog = pgfree_batch_count_all(&dom->carry) + dom->dops->__count(dom, UINT64_MAX);
-	out->taken_back = 0;
-	if (dom->take_back)
-		for (unsigned int i = 0; i < dom->nr_slots; i++)
-			/* Relaxed: statistics. */
-			out->taken_back += atomic_load_explicit(&dom->slots[i].taken_back,
-								memory_order_relaxed);
-	out->take_back_expired = dom->take_back_expired;
-	out->released = dom->released;
-	out->given_back = dom->given_back;
-	out->deferred = dom->released + dom->given_back + out->taken_back + backlog;
-	out->drain_thread = dom->has_thread;
-	out->flushes = dom->flushes;
-	out->flush_failures = dom->flush_failures;
-	out->drains = dom->drains;
-	out->largest_batch = dom->largest_batch;
-	out->backlog = backlog;
-	out->rseq_fences = dom->rseq_fences;
-	pthread_mutex_unlock(&dom->drain_lock);
-	/* Relaxed: statistics; no other access is ordered by them. */
-	out->wakeups = atomic_load_explicit(&dom->wakeups, memory_order_relaxed);
-	out->bound_waits = atomic_load_explicit(&dom->bound_waits, memory_order_relaxed);
-	out->rseq = dom->rseq;
-	out->rseq_aborts = atomic_load_explicit(&dom->rseq_aborts, memory_order_relaxed);
-	return 0;
-}
 
 /* @deadline_ns: 0 for none (pgfree_wait_drained()). */
 static int domain_destroy(struct pgfree_domain *dom, uint64_t deadline_ns)

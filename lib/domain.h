@@ -251,16 +251,14 @@ struct pgfree_domain {
 	bool fork_locked;		/* fork.c: drain_lock taken for fork() */
 };
 
-/* domain.c */
+/* drain_thread.c */
 int pgfree_start_drain_thread(struct pgfree_domain *dom);
-void pgfree_cond_init_monotonic(pthread_cond_t *cond);
 
 /* fork.c: the live domains, for the fork handlers */
 void pgfree_registry_add(struct pgfree_domain *dom);
 void pgfree_registry_del(struct pgfree_domain *dom);
 
-/* bound.c: the backlog mark */
-void __pgfree_mark_settle(struct pgfree_domain *dom);
+/* bound.c: the backlog mark's wait */
 int pgfree_bound_wait(struct pgfree_domain *dom, struct pgfree_slot *slot);
 
 /*
@@ -305,12 +303,8 @@ extern const struct pgfree_design_ops pgfree_lockless_ops;	/* PERCPU, GLOBAL_LLI
 extern const struct pgfree_design_ops pgfree_v5_ops;
 extern const struct pgfree_design_ops pgfree_v3_ops;
 
-/* domain.c: the lock-less designs' defer (the hot path of pgfree_defer()) */
+/* defer.c: the lock-less designs' defer (the hot path of pgfree_defer()) */
 int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node);
-
-/* batch.c: the batching policy */
-uint64_t pgfree_batch_wait_ns(const struct pgfree_domain *dom, uint64_t opened_ns,
-			      uint64_t now_ns);
 
 /* batch.c: what a drain holds between its detach and its release */
 int pgfree_batch_init(struct pgfree_batch *batch, unsigned int nr_ent);
@@ -337,10 +331,10 @@ void __pgfree_release_chain(struct pgfree_domain *dom, unsigned int list,
 
 /* drain.c */
 long __pgfree_drain(struct pgfree_domain *dom);
-void *pgfree_drain_thread(void *arg);
 int pgfree_drain_until_empty(struct pgfree_domain *dom);
+
+/* barrier.c */
 int pgfree_wait_drained(struct pgfree_domain *dom, uint64_t deadline_ns);
-void pgfree_backoff(uint64_t *ns);
 
 /* callback.c: which domains' callbacks this thread is inside of */
 struct pgfree_cb_frame {
@@ -380,5 +374,8 @@ struct timespec pgfree_timespec(uint64_t ns);
 uint64_t pgfree_deadline_ns(uint64_t timeout_ns);
 void pgfree_sleep_ns(uint64_t ns);
 uint64_t pgfree_now_ns(void);
+int pgfree_backoff_until(uint64_t *pause, uint64_t deadline);
+void pgfree_backoff(uint64_t *ns);
+void pgfree_cond_init_monotonic(pthread_cond_t *cond);
 
 #endif /* PGFREE_LIB_DOMAIN_H */

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * The drain: the single consumer that detaches what producers queued, calls
- * ->flush() once for all of it, then ->release().  Also the drain thread,
- * pgfree_drain() and pgfree_barrier().
+ * ->flush() once for all of it, then hands it over: to ->release() (or
+ * ->release_chain()), or back to its lists for take-back (takeback.c).
+ * Also pgfree_drain().  Who runs drains: the drain thread (drain_thread.c),
+ * pgfree_drain(), the barrier (barrier.c), destroy, pgfree_defer_wait()
+ * (bound.c).
  *
  * Correctness argument
  * ====================
@@ -93,18 +96,7 @@
  *    fence, read parked; pgfree_park() reads kick, stop and kept after its
  *    fence.
  *
- * 6. Barrier.  pgfree_barrier() reads gen_started under gen_lock and waits
- *    for gen_done >= gen_started + 1, i.e. for a drain that began after the
- *    barrier's critical section and ended with dom->carry flushed and
- *    released.  Every D(n) that returned before the barrier was called
- *    happens-before that critical section, hence before that drain's X
- *    steps, so n was detached by that drain or an earlier one; either way it
- *    was in dom->carry and was released (or handed back for take-back) by
- *    the time gen_done was set (under gen_lock, which the barrier re-reads
- *    under gen_lock).  A drain
- *    increments gen_started under gen_lock before its first detach, so the
- *    drain numbered target begins its X steps after the barrier read.
- *    A batch given up counts as done (it left pgfree, to ->give_back()).
+ * 6. Barrier: barrier.c.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -113,39 +105,34 @@
 #include "domain.h"
 #include "wake.h"
 
-#define BACKOFF_MIN_NS 1000000u		/* 1 ms */
-#define BACKOFF_MAX_NS 100000000u	/* 100 ms */
-
 /**
- * backoff_until() - sleep after a failed flush, longer each time
- * @pause: in: the last pause (0 at first); out: the next one
- * @deadline: CLOCK_MONOTONIC time not to sleep past; 0 for none
- *
- * Return: 0, or -ETIMEDOUT (without sleeping) once @deadline has passed.
+ * __mark_settle() - lower the bound's exact counts by what was released
+ * (the consumer's side of bound.c's count)
+ * @dom: the domain; the caller holds drain_lock, and dom->carry is empty
+ *	(its nodes were released or given back)
  */
-static int backoff_until(uint64_t *pause, uint64_t deadline)
+static void __mark_settle(struct pgfree_domain *dom)
 {
-	uint64_t now = deadline ? pgfree_now_ns() : 0;
-
-	if (deadline && now >= deadline)
-		return -ETIMEDOUT;
-	*pause = *pause ? *pause * 2 : BACKOFF_MIN_NS;
-	if (*pause > BACKOFF_MAX_NS)
-		*pause = BACKOFF_MAX_NS;
-	pgfree_sleep_ns(deadline && deadline - now < *pause ? deadline - now : *pause);
-	return 0;
-}
-
-/* backoff_until() with no deadline. */
-void pgfree_backoff(uint64_t *ns)
-{
-	backoff_until(ns, 0);
+	if (dom->mark_mode != PGFREE_MARK_EXACT)
+		return;
+	for (unsigned int i = 0; i < dom->nr_slots; i++) {
+		if (!dom->taken[i])
+			continue;
+		/*
+		 * Relaxed: a waiter reads the count only to decide whether to
+		 * queue; nothing is published through it.  Waiters that sleep
+		 * re-read it under drain_lock, after this drain.
+		 */
+		atomic_fetch_sub_explicit(&dom->slots[i].queued, dom->taken[i],
+					  memory_order_relaxed);
+		dom->taken[i] = 0;
+	}
 }
 
 /* Wake barrier waiters: a drain ended with nothing kept. */
 static void __drain_completed(struct pgfree_domain *dom, uint64_t gen, bool gave_up)
 {
-	__pgfree_mark_settle(dom);
+	__mark_settle(dom);
 	pthread_mutex_lock(&dom->gen_lock);
 	dom->gen_done = gen;
 	dom->giveups += gave_up;
@@ -369,227 +356,3 @@ long pgfree_drain(struct pgfree_domain *dom)
 	return r;
 }
 
-/*
- * Take drain_lock, giving up at @deadline (CLOCK_MONOTONIC): another
- * thread's drain may hang in ->flush() while holding it.  A trylock poll
- * rather than pthread_mutex_clocklock(), which ThreadSanitizer does not
- * intercept (it then reports the unlock as one of an unlocked mutex); this
- * path is only taken by timed barriers of thread-less domains.
- * Return: 0 with the lock held, or -ETIMEDOUT.
- */
-static int drain_lock_until(struct pgfree_domain *dom, uint64_t deadline)
-{
-	while (pthread_mutex_trylock(&dom->drain_lock)) {
-		uint64_t now = pgfree_now_ns();
-
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		pgfree_sleep_ns(deadline - now < 100000u ? deadline - now : 100000u);
-	}
-	return 0;
-}
-
-/**
- * pgfree_wait_drained() - the barrier: wait until everything deferred
- * before the call is released or given back
- * @dom: the domain, checked by the caller
- * @deadline_ns: CLOCK_MONOTONIC time to give up at; 0 for none
- *
- * Return: 0; -ECANCELED if a batch was given back meanwhile; -ETIMEDOUT.
- */
-int pgfree_wait_drained(struct pgfree_domain *dom, uint64_t deadline_ns)
-{
-	struct timespec ts = pgfree_timespec(deadline_ns);
-	uint64_t target, giveups, pause = 0;
-	int r = 0;
-
-	if (!dom->has_thread) {
-		/* One successful drain that began now covers everything before. */
-		for (;;) {
-			long n;
-
-			/* Another thread's drain may hang in ->flush(): bounded wait. */
-			if (!deadline_ns)
-				pthread_mutex_lock(&dom->drain_lock);
-			else if (drain_lock_until(dom, deadline_ns))
-				return -ETIMEDOUT;
-			/* giveups changes only under drain_lock, which we hold. */
-			giveups = dom->giveups;
-			n = __pgfree_drain(dom);
-			if (dom->giveups != giveups)
-				r = -ECANCELED;
-			pthread_mutex_unlock(&dom->drain_lock);
-			if (n >= 0 || r)
-				return r;
-			if (backoff_until(&pause, deadline_ns))
-				return -ETIMEDOUT;
-		}
-	}
-
-	pthread_mutex_lock(&dom->gen_lock);
-	target = dom->gen_started + 1;
-	giveups = dom->giveups;
-	/*
-	 * Relaxed store: pgfree_wake_if_parked() fences it before reading
-	 * parked, and the drain thread fences before reading it (wake.h).
-	 */
-	atomic_store_explicit(&dom->kick, true, memory_order_relaxed);
-	pgfree_debug_yield();
-	pgfree_wake_if_parked(dom);
-	while (dom->gen_done < target) {
-		if (!deadline_ns) {
-			pthread_cond_wait(&dom->drain_done, &dom->gen_lock);
-			continue;
-		}
-		/* drain_done runs on CLOCK_MONOTONIC (domain.c). */
-		if (pthread_cond_timedwait(&dom->drain_done, &dom->gen_lock, &ts) == ETIMEDOUT &&
-		    dom->gen_done < target) {
-			r = -ETIMEDOUT;
-			break;
-		}
-	}
-	if (!r && dom->giveups != giveups)
-		r = -ECANCELED;
-	pthread_mutex_unlock(&dom->gen_lock);
-	return r;
-}
-
-int pgfree_barrier(struct pgfree_domain *dom)
-{
-	int r = pgfree_check_consumer_call(dom);
-
-	return r ? r : pgfree_wait_drained(dom, 0);
-}
-
-int pgfree_barrier_timeout(struct pgfree_domain *dom, uint64_t timeout_ns)
-{
-	int r = pgfree_check_consumer_call(dom);
-
-	return r ? r : pgfree_wait_drained(dom, pgfree_deadline_ns(timeout_ns));
-}
-
-/*
- * Wait until the batching delay since @opened (batch.c) has passed, or
- * until batch_max (or backlog_max) are queued, or until a request comes: a
- * barrier's or destroy's, or a producer's whose list reached its share of
- * the backlog mark, which also cuts the sleep short (pgfree_gather_sleep()).
- * Drain thread only.
- *
- * Each poll detaches what is queued into dom->carry (one exchange per
- * non-empty list) instead of walking the live lists to count them: a walk
- * would pull the cache lines producers are writing, while detached nodes
- * are never touched by a producer again.  Nothing here releases; the next
- * __pgfree_drain() flushes once for all of carry, so the correctness
- * argument (step 3) is unchanged: every detach precedes that flush.
- */
-static void gather(struct pgfree_domain *dom, uint64_t opened)
-{
-	uint64_t delay = (uint64_t)dom->cfg.batch_delay_us * 1000u;
-	uint64_t slice = delay / 8;
-
-	if (slice < 20000u)
-		slice = 20000u;
-	if (slice > 1000000u)
-		slice = 1000000u;
-
-	for (;;) {
-		struct pgfree_cb_frame frame;
-		uint64_t queued, left;
-
-		/*
-		 * Relaxed: hints to stop gathering early.  A caller's drain
-		 * whose flush kept its batch sets kept (its wake-up reaches a
-		 * parked thread, not this sleep, so this thread sees it within
-		 * one slice); leaving here lets the loop retry the batch now
-		 * and then after its back-off, instead of after the rest of
-		 * the delay.
-		 */
-		if (atomic_load_explicit(&dom->kick, memory_order_relaxed) ||
-		    atomic_load_explicit(&dom->stop, memory_order_relaxed) ||
-		    atomic_load_explicit(&dom->kept, memory_order_relaxed))
-			return;
-
-		if (dom->walk) {
-			pthread_mutex_lock(&dom->drain_lock);
-			if (!dom->carry.nonempty)
-				pgfree_batch_reset(&dom->carry);
-			pgfree_cb_enter(&frame, dom);	/* ->range_of() may run */
-			dom->dops->__take(dom, &dom->carry);
-			pgfree_cb_exit(&frame);
-			queued = dom->carry.count;
-			pthread_mutex_unlock(&dom->drain_lock);
-		} else {
-			/*
-			 * A drain that does not walk cannot count what it
-			 * detaches: read the lists' counts instead (the
-			 * producers keep them, enum pgfree_mark_mode's HINT).
-			 */
-			queued = pgfree_hint_backlog(dom);
-		}
-		if (queued >= dom->cfg.batch_max ||
-		    (dom->cfg.backlog_max && queued >= dom->cfg.backlog_max))
-			return;
-
-		left = pgfree_batch_wait_ns(dom, opened, pgfree_now_ns());
-		if (!left)
-			return;
-		pgfree_gather_sleep(dom, left < slice ? left : slice);
-	}
-}
-
-/**
- * pgfree_drain_thread() - the domain's drain thread
- * @arg: the domain
- *
- * Sleeps until woken, optionally gathers, drains; retries a batch kept by
- * a failed flush (its own or any other drain's) with back-off; on stop,
- * drains until nothing is left and exits.
- *
- * Return: NULL.
- */
-void *pgfree_drain_thread(void *arg)
-{
-	struct pgfree_domain *dom = arg;
-	uint64_t pause = 0, opened = 0;	/* when the batch opened; 0: at the wake-up */
-
-	for (;;) {
-		/* Relaxed: all three are re-read after the fence in pgfree_park(). */
-		bool stop = atomic_load_explicit(&dom->stop, memory_order_relaxed);
-		bool kick = atomic_exchange_explicit(&dom->kick, false, memory_order_relaxed);
-		bool kept = atomic_load_explicit(&dom->kept, memory_order_relaxed);
-		bool idle;
-
-		if (!stop && !kick && !kept && !dom->dops->has_work(dom)) {
-			/* Flushed chains waiting for take-back: wake when the first is due. */
-			uint64_t due = dom->take_back ? pgfree_tb_due(dom) : 0, now = 0;
-
-			if (due && due > (now = pgfree_now_ns()))
-				pgfree_park(dom, due - now);
-			else if (!due)
-				pgfree_park(dom, 0);
-			if (due)
-				pgfree_tb_expire(dom);
-			opened = 0;
-			continue;
-		}
-		if (kept) {
-			/* A batch kept by a failed flush, whoever's: retry after a pause. */
-			pgfree_backoff(&pause);
-		} else {
-			pause = 0;	/* some drain succeeded since: start again at 1 ms */
-			if (!stop && !kick && dom->cfg.batch_delay_us)
-				gather(dom, opened ? opened : pgfree_now_ns());
-		}
-
-		/* The next batch opens at this drain's detach (batch.c). */
-		opened = pgfree_now_ns();
-		pthread_mutex_lock(&dom->drain_lock);
-		__pgfree_drain(dom);
-		kept = dom->carry.nonempty != 0;
-		idle = !kept && !dom->dops->has_work(dom);
-		pthread_mutex_unlock(&dom->drain_lock);
-
-		if (stop && idle)
-			return NULL;
-	}
-}

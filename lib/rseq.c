@@ -73,7 +73,7 @@
  *
  * R5. The wake-up (drain.c step 5).  P3 read the active head's old first;
  *     NULL means the producer made that head non-empty, and it then issues
- *     the seq_cst fence and reads parked (domain.c), with P5 as the
+ *     the seq_cst fence and reads parked (defer.c), with P5 as the
  *     "W(work)" of wake.h's Dekker pair: P5 is a plain store, ordered
  *     before the fence by program order (x86-64: the store buffer drains at
  *     the fence; AArch64: the DMB of the fence orders it).  has_work() reads

@@ -66,8 +66,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "cpu.h"
-#include "domain.h"
+#include "defer.h"
 
 int pgfree_tb_init(struct pgfree_domain *dom)
 {
@@ -311,9 +310,8 @@ long pgfree_take_back(struct pgfree_domain *dom, struct pgfree_chain *out)
 	if (!dom->take_back)
 		return -EINVAL;
 
-	/* The list pgfree_defer() on this CPU queues to (defer.c). */
-	list = pgfree_this_cpu();
-	list = list < dom->nr_slots ? list : list % dom->nr_slots;
+	/* The list pgfree_defer() on this CPU queues to. */
+	list = (unsigned int)(pgfree_this_cpu_slot(dom) - dom->slots);
 	tb = &dom->tb[list];
 	for (unsigned int k = 0; k < PGFREE_TAKE_BACK_CHAINS; k++) {
 		struct pgfree_llist_node *chain, *node;

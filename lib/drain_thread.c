@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+/*
+ * The drain thread: it sleeps until a producer wakes it (wake.h), gathers
+ * for the batching delay, drains (drain.c), retries a batch a failed flush
+ * kept, and, on a take-back domain, wakes for the chains that waited too
+ * long (takeback.c).  Nothing here decides what is released when: that is
+ * drain.c's; this file only decides when a drain runs.
+ */
+#include <signal.h>
+#include <stdint.h>
+
+#include "domain.h"
+#include "wake.h"
+
+/*
+ * The batching policy: how long gather() may still wait for more
+ * descriptors before the drain flushes.
+ *
+ * The batching delay (struct pgfree_config.batch_delay_us) trades the wait
+ * of the oldest descriptor for fewer flushes.  It is measured from the
+ * moment the batch opened, not from the moment the drain thread looks:
+ *  - after the drain thread was woken from park, the batch opened at the
+ *    wake-up: the first descriptor of an idle spell has just come, and
+ *    waiting the whole delay lets the ones behind it join the same flush;
+ *  - after a drain, the next batch opened at that drain's detach: anything
+ *    queued since waited while the drain flushed and released.  When the
+ *    flush took longer than the delay (a slow IOMMU flush that waits for
+ *    walks in flight), that batch has had its delay already, and waiting
+ *    again only makes every descriptor wait longer, for no fewer flushes.
+ *
+ * Why measuring from the opening matters more than it seems: the wait is a
+ * timed sleep (pgfree_gather_sleep()), and a thread that sleeps on a busy
+ * machine gives its CPU away and gets it back only when the scheduler
+ * picks it again.  On a 2-CPU machine with the producer and two device
+ * threads runnable (examples/iommu_sva), a 20 us sleep returned after
+ * about 300 us, so under a steady stream each batch cost a flush plus
+ * about 300 us of nothing, and the frames came back that much later.  The
+ * old policy (a delay from the look) paid it on every batch; this one pays
+ * it only when the batch has not yet had its delay.
+ *
+ * Nothing here affects correctness: it only decides when the drain thread
+ * stops gathering; every descriptor gathered is still detached before the
+ * drain's flush (drain.c, correctness argument, step 3).
+ */
+
+/**
+ * batch_wait_ns() - how much longer the batch may gather
+ * @dom: the domain; drain thread only
+ * @opened_ns: CLOCK_MONOTONIC time the batch opened (see above)
+ * @now_ns: the time now
+ *
+ * Return: nanoseconds left of the batching delay, 0 to drain at once.
+ */
+static uint64_t batch_wait_ns(const struct pgfree_domain *dom, uint64_t opened_ns,
+			     uint64_t now_ns)
+{
+	uint64_t delay = (uint64_t)dom->cfg.batch_delay_us * 1000u;
+	uint64_t waited = now_ns > opened_ns ? now_ns - opened_ns : 0;
+
+	return waited >= delay ? 0 : delay - waited;
+}
+
+static void *drain_thread(void *arg);
+
+/* The drain thread runs no signal handler of the application's. */
+int pgfree_start_drain_thread(struct pgfree_domain *dom)
+{
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&dom->thread, NULL, drain_thread, dom);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return -err;
+	pthread_setname_np(dom->thread, "pgfree-drain");
+	dom->has_thread = true;
+	return 0;
+}
+
+/*
+ * Wait until the batching delay since @opened (above) has passed, or
+ * until batch_max (or backlog_max) are queued, or until a request comes: a
+ * barrier's or destroy's, or a producer's whose list reached its share of
+ * the backlog mark, which also cuts the sleep short (pgfree_gather_sleep()).
+ * Drain thread only.
+ *
+ * Each poll detaches what is queued into dom->carry (one exchange per
+ * non-empty list) instead of walking the live lists to count them: a walk
+ * would pull the cache lines producers are writing, while detached nodes
+ * are never touched by a producer again.  Nothing here releases; the next
+ * __pgfree_drain() flushes once for all of carry, so the correctness
+ * argument (step 3) is unchanged: every detach precedes that flush.
+ */
+static void gather(struct pgfree_domain *dom, uint64_t opened)
+{
+	uint64_t delay = (uint64_t)dom->cfg.batch_delay_us * 1000u;
+	uint64_t slice = delay / 8;
+
+	if (slice < 20000u)
+		slice = 20000u;
+	if (slice > 1000000u)
+		slice = 1000000u;
+
+	for (;;) {
+		struct pgfree_cb_frame frame;
+		uint64_t queued, left;
+
+		/*
+		 * Relaxed: hints to stop gathering early.  A caller's drain
+		 * whose flush kept its batch sets kept (its wake-up reaches a
+		 * parked thread, not this sleep, so this thread sees it within
+		 * one slice); leaving here lets the loop retry the batch now
+		 * and then after its back-off, instead of after the rest of
+		 * the delay.
+		 */
+		if (atomic_load_explicit(&dom->kick, memory_order_relaxed) ||
+		    atomic_load_explicit(&dom->stop, memory_order_relaxed) ||
+		    atomic_load_explicit(&dom->kept, memory_order_relaxed))
+			return;
+
+		if (dom->walk) {
+			pthread_mutex_lock(&dom->drain_lock);
+			if (!dom->carry.nonempty)
+				pgfree_batch_reset(&dom->carry);
+			pgfree_cb_enter(&frame, dom);	/* ->range_of() may run */
+			dom->dops->__take(dom, &dom->carry);
+			pgfree_cb_exit(&frame);
+			queued = dom->carry.count;
+			pthread_mutex_unlock(&dom->drain_lock);
+		} else {
+			/*
+			 * A drain that does not walk cannot count what it
+			 * detaches: read the lists' counts instead (the
+			 * producers keep them, enum pgfree_mark_mode's HINT).
+			 */
+			queued = pgfree_hint_backlog(dom);
+		}
+		if (queued >= dom->cfg.batch_max ||
+		    (dom->cfg.backlog_max && queued >= dom->cfg.backlog_max))
+			return;
+
+		left = batch_wait_ns(dom, opened, pgfree_now_ns());
+		if (!left)
+			return;
+		pgfree_gather_sleep(dom, left < slice ? left : slice);
+	}
+}
+
+/**
+ * drain_thread() - the domain's drain thread
+ * @arg: the domain
+ *
+ * Sleeps until woken, optionally gathers, drains; retries a batch kept by
+ * a failed flush (its own or any other drain's) with back-off; on stop,
+ * drains until nothing is left and exits.
+ *
+ * Return: NULL.
+ */
+static void *drain_thread(void *arg)
+{
+	struct pgfree_domain *dom = arg;
+	uint64_t pause = 0, opened = 0;	/* when the batch opened; 0: at the wake-up */
+
+	for (;;) {
+		/* Relaxed: all three are re-read after the fence in pgfree_park(). */
+		bool stop = atomic_load_explicit(&dom->stop, memory_order_relaxed);
+		bool kick = atomic_exchange_explicit(&dom->kick, false, memory_order_relaxed);
+		bool kept = atomic_load_explicit(&dom->kept, memory_order_relaxed);
+		bool idle;
+
+		if (!stop && !kick && !kept && !dom->dops->has_work(dom)) {
+			/* Flushed chains waiting for take-back: wake when the first is due. */
+			uint64_t due = dom->take_back ? pgfree_tb_due(dom) : 0, now = 0;
+
+			if (due && due > (now = pgfree_now_ns()))
+				pgfree_park(dom, due - now);
+			else if (!due)
+				pgfree_park(dom, 0);
+			if (due)
+				pgfree_tb_expire(dom);
+			opened = 0;
+			continue;
+		}
+		if (kept) {
+			/* A batch kept by a failed flush, whoever's: retry after a pause. */
+			pgfree_backoff(&pause);
+		} else {
+			pause = 0;	/* some drain succeeded since: start again at 1 ms */
+			if (!stop && !kick && dom->cfg.batch_delay_us)
+				gather(dom, opened ? opened : pgfree_now_ns());
+		}
+
+		/* The next batch opens at this drain's detach (the policy above). */
+		opened = pgfree_now_ns();
+		pthread_mutex_lock(&dom->drain_lock);
+		__pgfree_drain(dom);
+		kept = dom->carry.nonempty != 0;
+		idle = !kept && !dom->dops->has_work(dom);
+		pthread_mutex_unlock(&dom->drain_lock);
+
+		if (stop && idle)
+			return NULL;
+	}
+}

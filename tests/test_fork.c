@@ -4,7 +4,9 @@
  * drain thread restarted, its copies of whatever was queued (or detached
  * and not yet flushed) flushed and released by the child, new defers
  * drained; the parent must go on undisturbed and release everything.  For
- * every design, with a slow flush so that forks land inside drains too.
+ * every design, with a slow flush so that forks land inside drains too, and
+ * for a take-back domain, whose child may also take back (or, at destroy,
+ * release) its copies of the chains handed back before the fork.
  *
  * In the child, a descriptor whose producer was between its stamp and its
  * pgfree_defer() at the fork is "deferred" in the tracker but was never
@@ -26,6 +28,7 @@
 
 struct fork_run {
 	struct tracker t;
+	bool take_back;			/* a PGFREE_F_TAKE_BACK domain */
 	struct pgfree_domain *dom;
 	struct tdesc *d;
 	size_t per_producer;
@@ -75,6 +78,17 @@ static int child_checks(struct fork_run *run, size_t n)
 		return 13;
 	if (!s.drain_thread)
 		return 14;
+	if (run->take_back) {
+		/*
+		 * Flushed and handed back in the child: what this CPU's list
+		 * holds can be taken back (checked by the tracker); destroy
+		 * releases the rest, the parent's copies included.
+		 */
+		if (tracker_take_back(&run->t, run->dom, NULL) < 0)
+			return 19;
+		if (pgfree_domain_destroy(run->dom))
+			return 18;
+	}
 	for (int i = 0; i < 8; i++)
 		if (atomic_load(&extra[i].state) != TDESC_RELEASED)
 			return 15;
@@ -85,12 +99,12 @@ static int child_checks(struct fork_run *run, size_t n)
 			stuck++;
 	if (stuck > PRODUCERS)
 		return 17;
-	if (pgfree_domain_destroy(run->dom))
+	if (!run->take_back && pgfree_domain_destroy(run->dom))
 		return 18;
 	return 0;
 }
 
-static void fork_while_producing(unsigned int design)
+static void fork_while_producing(unsigned int design, unsigned int flags)
 {
 	const char *name = pgfree_design_name(design);
 	struct fork_run *run = calloc(1, sizeof(*run));
@@ -108,7 +122,8 @@ static void fork_while_producing(unsigned int design)
 	run->d = calloc(n, sizeof(*run->d));
 	cr_assert(run->d);
 	tdesc_init(run->d, n, 0);
-	cfg = tracker_config(&run->t, design, 0);
+	run->take_back = flags & PGFREE_F_TAKE_BACK;
+	cfg = tracker_config(&run->t, design, flags);
 	cr_assert_eq(tracker_create(&run->t, &cfg, &run->dom), 0);
 
 	for (unsigned int i = 0; i < PRODUCERS; i++) {
@@ -155,20 +170,26 @@ static void fork_while_producing(unsigned int design)
 
 Test(fork, percpu, .timeout = 120)
 {
-	fork_while_producing(PGFREE_DESIGN_PERCPU);
+	fork_while_producing(PGFREE_DESIGN_PERCPU, 0);
 }
 
 Test(fork, v5, .timeout = 120)
 {
-	fork_while_producing(PGFREE_DESIGN_V5);
+	fork_while_producing(PGFREE_DESIGN_V5, 0);
 }
 
 Test(fork, v3, .timeout = 120)
 {
-	fork_while_producing(PGFREE_DESIGN_V3);
+	fork_while_producing(PGFREE_DESIGN_V3, 0);
 }
 
 Test(fork, global_llist, .timeout = 120)
 {
-	fork_while_producing(PGFREE_DESIGN_GLOBAL_LLIST);
+	fork_while_producing(PGFREE_DESIGN_GLOBAL_LLIST, 0);
+}
+
+/* Take-back: the child takes back or releases its copies of the handed-back chains. */
+Test(fork, percpu_take_back, .timeout = 120)
+{
+	fork_while_producing(PGFREE_DESIGN_PERCPU, PGFREE_F_TAKE_BACK);
 }

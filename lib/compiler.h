@@ -29,4 +29,13 @@ void pgfree_debug_yield_slow(void);
 	} while (0)
 #endif
 
+/* PGFREE_TSAN: built with ThreadSanitizer (GCC says __SANITIZE_THREAD__, Clang a feature). */
+#if defined(__SANITIZE_THREAD__)
+#define PGFREE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PGFREE_TSAN 1
+#endif
+#endif
+
 #endif /* PGFREE_LIB_COMPILER_H */

@@ -132,10 +132,23 @@ static inline void pgfree_qspin_lock(struct pgfree_qspin *l)
  * A release store of 0 to the locked byte alone, as the kernel's
  * queued_spin_unlock(): no locked instruction, and the pending and tail
  * bytes, which waiters are changing meanwhile, are left alone.
+ *
+ * Under ThreadSanitizer, an atomic AND of the whole word instead, with the
+ * same effect: TSan keeps one synchronization clock per address and lets a
+ * release *store* replace it, so the byte store (at the word's address)
+ * would erase what a queued waiter's tail CAS released there, and TSan
+ * would report the next waiter's link into that waiter's node as a race
+ * with the node's thread-local initialization (seen in the soak).  The
+ * hardware orders it (the successor's CAS reads the tail bytes the CAS
+ * wrote, with acquire); an RMW keeps TSan's release sequence unbroken.
  */
 static inline void pgfree_qspin_unlock(struct pgfree_qspin *l)
 {
+#ifdef PGFREE_TSAN
+	atomic_fetch_and_explicit(&l->val, ~PGFREE_QSPIN_LOCKED_MASK, memory_order_release);
+#else
 	__atomic_store_n(pgfree_qspin_locked_byte(l), 0, __ATOMIC_RELEASE);
+#endif
 }
 
 /**

@@ -9,9 +9,11 @@
 # Builds and runs the calibration (calib.c, pinned to the first two CPUs),
 # then the model (model.py) on OUTDIR/bench.json and, if present,
 # OUTDIR/app.json.  Writes into OUTDIR: calib.json, model_inputs.json,
-# model_validation.txt, model_prediction.csv, model_summary.txt, model.png
-# (if gnuplot is installed), and counts.txt (the committed transfer counts,
-# bench/model/count.sh).  About 10 s; --quick about 2 s.
+# model_validation.txt, model_prediction.csv, model_end_to_end.csv,
+# model_summary.txt, model.png (if gnuplot is installed), and counts.txt (the
+# committed transfer counts, bench/model/count.sh).  About 10 s; --quick
+# about 3 s.  A bench.json without the newer rows (*_tas, percpu_takeback) is
+# validated as it ran (model.py says how).
 #
 # Never fails the benchmark: a missing optional input or tool is reported
 # (on stderr and in model_summary.txt) and the stage exits 0.  Exit 2 only

@@ -11,8 +11,8 @@
 # OUTDIR/app.json.  Writes into OUTDIR: calib.json, model_inputs.json,
 # model_validation.txt, model_prediction.csv, model_end_to_end.csv,
 # model_summary.txt, model.png (if gnuplot is installed), and counts.txt (the
-# committed transfer counts, bench/model/count.sh).  About 10 s; --quick
-# about 3 s.  A bench.json without the newer rows (*_tas, percpu_takeback) is
+# committed transfer counts, bench/model/count.sh).  About 20 s; --quick
+# about 6 s.  A bench.json without the newer rows (*_tas, percpu_takeback) is
 # validated as it ran (model.py says how).
 #
 # Never fails the benchmark: a missing optional input or tool is reported

@@ -71,6 +71,7 @@
 
 #include <pgfree/pgfree.h>
 
+#include "model_designs.h"
 #include "qspinlock.h"
 
 /*
@@ -546,19 +547,7 @@ static uint64_t take_back_all(struct pgfree_domain *dom)
 #define KDESC 4096
 #define EMPTY_CALLS 64
 
-static const struct {
-	const char *name;
-	unsigned int design, flags;
-} designs[] = {
-	{ "percpu", PGFREE_DESIGN_PERCPU, 0 },
-	{ "percpu_takeback", PGFREE_DESIGN_PERCPU, PGFREE_F_TAKE_BACK },
-	{ "v5", PGFREE_DESIGN_V5, 0 },
-	{ "v5_tas", PGFREE_DESIGN_V5, PGFREE_F_TAS_LOCK },
-	{ "v3", PGFREE_DESIGN_V3, 0 },
-	{ "v3_tas", PGFREE_DESIGN_V3, PGFREE_F_TAS_LOCK },
-	{ "global_llist", PGFREE_DESIGN_GLOBAL_LLIST, 0 },
-};
-#define ND ((int)(sizeof(designs) / sizeof(designs[0])))
+#define ND NR_MODEL_DESIGNS
 
 /* Per design: the samples of each figure of m_lib(). */
 enum { S_DEFER, S_DRAIN, S_RELEASE, S_PASS, S_TAKE, S_EMPTY, NR_S };
@@ -664,21 +653,21 @@ static void m_lib(int hot)
 			int err;
 
 			memset(x, 0, sizeof(*x));
-			cfg.design = designs[k].design;
-			cfg.flags = PGFREE_F_NO_THREAD | designs[k].flags;
+			cfg.design = model_designs[k].design;
+			cfg.flags = PGFREE_F_NO_THREAD | model_designs[k].flags;
 			cfg.ops.flush = c_flush;
 			cfg.ops.release = c_release;
 			cfg.ctx = &x->rel_ns;
 			err = pgfree_domain_create(&cfg, &x->dom);
 			if (err) {
-				fprintf(stderr, "calib: create %s: %d\n", designs[k].name, err);
+				fprintf(stderr, "calib: create %s: %d\n", model_designs[k].name, err);
 				exit(1);
 			}
 			x->d = aligned_alloc(DESC_LINE, sizeof(*x->d) * KDESC);
 			memset(x->d, 0, sizeof(*x->d) * KDESC);
 			x->rounds = 1;
 			x->hot = hot;
-			x->take_back = !!(designs[k].flags & PGFREE_F_TAKE_BACK);
+			x->take_back = !!(model_designs[k].flags & PGFREE_F_TAKE_BACK);
 			/* One warm-up round, untimed, then the timed ones. */
 			run_duo(lib_a, lib_b, x);
 			/* Relaxed: thread creation in run_duo() orders it. */
@@ -709,7 +698,7 @@ static void m_lib(int hot)
 				snprintf(name, sizeof(name), "%s", what[i]);
 			else
 				snprintf(name, sizeof(name), "%s.%s",
-					 hot ? "defer_hot_ns" : what[i], designs[k].name);
+					 hot ? "defer_hot_ns" : what[i], model_designs[k].name);
 			emit(name, summarize(v[k][i], nv[k][i]));
 		}
 	}
@@ -812,15 +801,15 @@ static void m_lib2(void)
 			struct lib2 *x = aligned_alloc(LINE, sizeof(*x));
 
 			memset(x, 0, sizeof(*x));
-			cfg.design = designs[k].design;
-			cfg.flags = PGFREE_F_NO_THREAD | designs[k].flags;
+			cfg.design = model_designs[k].design;
+			cfg.flags = PGFREE_F_NO_THREAD | model_designs[k].flags;
 			cfg.ops.flush = c_flush;
 			cfg.ops.release = c_release;
 			if (pgfree_domain_create(&cfg, &x->dom)) {
-				fprintf(stderr, "calib: create %s failed\n", designs[k].name);
+				fprintf(stderr, "calib: create %s failed\n", model_designs[k].name);
 				exit(1);
 			}
-			x->take_back = !!(designs[k].flags & PGFREE_F_TAKE_BACK);
+			x->take_back = !!(model_designs[k].flags & PGFREE_F_TAKE_BACK);
 			for (int t = 0; t < 2; t++) {
 				x->d[t] = aligned_alloc(DESC_LINE, sizeof(struct cdesc) * KDESC);
 				memset(x->d[t], 0, sizeof(struct cdesc) * KDESC);
@@ -843,7 +832,7 @@ static void m_lib2(void)
 		}
 	}
 	for (int k = 0; k < ND; k++) {
-		snprintf(name, sizeof(name), "defer2_ns.%s", designs[k].name);
+		snprintf(name, sizeof(name), "defer2_ns.%s", model_designs[k].name);
 		emit(name, summarize(v[k], nv[k]));
 	}
 }

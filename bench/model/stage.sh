@@ -53,7 +53,7 @@ if [ "${PGFREE_PREBUILT:-0}" = 1 ]; then
 	[ -x "$calib" ] || skip "PGFREE_PREBUILT=1 but $calib is missing"
 elif ! command -v "$cc" >/dev/null 2>&1; then
 	skip "no C compiler ($cc)"
-elif [ ! -x "$calib" ] || [ -n "$(find "$here/calib.c" "$root/lib" "$root/include" -newer "$calib" -name '*.[ch]' 2>/dev/null | head -1)" ]; then
+elif [ ! -x "$calib" ] || [ -n "$(find "$here/calib.c" "$here/model_designs.h" "$root/lib" "$root/include" -newer "$calib" -name '*.[ch]' 2>/dev/null | head -1)" ]; then
 	echo "model: building $calib" >&2
 	nice -n 10 "$cc" -O2 -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -I"$root/include" -I"$root/lib" \
 		"$here/calib.c" "$root"/lib/*.c -o "$calib" -lpthread ||

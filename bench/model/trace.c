@@ -51,6 +51,7 @@
 #include <pgfree/pgfree.h>
 
 #include "domain.h"
+#include "model_designs.h"
 
 #define LINE 64
 
@@ -196,19 +197,6 @@ static void *role(void *arg)
 	}
 }
 
-static const struct {
-	const char *name;
-	unsigned int d, flags;
-} designs[] = {
-	{ "percpu", PGFREE_DESIGN_PERCPU, 0 },
-	{ "percpu_takeback", PGFREE_DESIGN_PERCPU, PGFREE_F_TAKE_BACK },
-	{ "v5", PGFREE_DESIGN_V5, 0 },
-	{ "v5_tas", PGFREE_DESIGN_V5, PGFREE_F_TAS_LOCK },
-	{ "v3", PGFREE_DESIGN_V3, 0 },
-	{ "v3_tas", PGFREE_DESIGN_V3, PGFREE_F_TAS_LOCK },
-	{ "global_llist", PGFREE_DESIGN_GLOBAL_LLIST, 0 },
-};
-
 #define RANGE(name, p, len) printf("range %s %#lx %lu\n", name, (unsigned long)(uintptr_t)(p), (unsigned long)(len))
 
 /* One round: P0 and P1 defer; after every drain_every rounds, D drains (and P0, P1 take back). */
@@ -232,8 +220,8 @@ int main(int argc, char **argv)
 	long n = 0, warmup_rounds;
 	int k = -1;
 
-	for (unsigned int i = 0; argc > 1 && i < sizeof(designs) / sizeof(designs[0]); i++)
-		if (!strcmp(argv[1], designs[i].name))
+	for (int i = 0; argc > 1 && i < NR_MODEL_DESIGNS; i++)
+		if (!strcmp(argv[1], model_designs[i].name))
 			k = (int)i;
 	if (k < 0) {
 		fprintf(stderr, "usage: %s percpu|percpu_takeback|v5|v5_tas|v3|v3_tas|global_llist "
@@ -251,8 +239,8 @@ int main(int argc, char **argv)
 	/* One whole turn of the ring, ending with a drain: every line touched once before. */
 	warmup_rounds = ring_size;
 
-	cfg.design = designs[k].d;
-	cfg.flags = PGFREE_F_NO_THREAD | designs[k].flags;
+	cfg.design = model_designs[k].design;
+	cfg.flags = PGFREE_F_NO_THREAD | model_designs[k].flags;
 	cfg.nr_slots = 2;
 	cfg.ops.flush = t_flush;
 	cfg.ops.release = t_release;
@@ -267,14 +255,14 @@ int main(int argc, char **argv)
 
 	sched_tab = malloc(sizeof(*sched_tab) * (size_t)(5 * (rounds + warmup_rounds) + 8));
 	for (long r = 0; r < warmup_rounds; r++)
-		add_round(r, &n, designs[k].flags & PGFREE_F_TAKE_BACK);
+		add_round(r, &n, model_designs[k].flags & PGFREE_F_TAKE_BACK);
 	counted_from = n;	/* the first counted step loads the start marker */
 	for (long r = 0; r < rounds; r++)
-		add_round(r, &n, designs[k].flags & PGFREE_F_TAKE_BACK);
+		add_round(r, &n, model_designs[k].flags & PGFREE_F_TAKE_BACK);
 	nsteps = n;
 
 	printf("design %s rounds %ld drain_every %ld ring %ld warmup_rounds %ld lists %u\n",
-	       designs[k].name, rounds, drain_every, ring_size, warmup_rounds, dom->nr_slots);
+	       model_designs[k].name, rounds, drain_every, ring_size, warmup_rounds, dom->nr_slots);
 	for (int i = 0; i < NR_MK; i++) {
 		char name[64];
 

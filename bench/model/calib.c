@@ -10,24 +10,46 @@
  *   rmw_contended_ns  A and B both atomic-add one line: aggregate ns per add
  *                     (the line as a server: its service time under contention)
  *   floor_ns          the benchmark's floor: one private atomic add per item
- *   lock_hold_ns      v5's use of its shared line, uncontended and cache-hot:
- *                     a replica of design_locked.c's struct (lock, list head,
- *                     pending on one line): lock; link; unlock; exchange
- *                     pending (what v5_defer() does, less the call)
- *   lock_contended_ns the same from A and B at once: aggregate ns per defer
+ *   lock_hold_ns      v5's use of its shared line on the old lock
+ *                     (PGFREE_F_TAS_LOCK: glibc's pthread_spin_lock()),
+ *                     uncontended and cache-hot: a replica of
+ *                     design_locked.c's struct (both locks, the lock choice,
+ *                     list head, pending on one line): lock; link; unlock;
+ *                     exchange pending (what v5_defer() does, less the call)
+ *   qlock_hold_ns     the same on the queued lock (lib/qspinlock.h, the
+ *                     default of the v5/v3 ports)
+ *   lock_contended_ns the TAS section from A and B at once: aggregate ns per
+ *                     defer; lock_handoffs_per_op: the share of sections
+ *                     whose holder differs from the previous one (the
+ *                     owner changes: a hand-off of the line and the lock)
+ *   qlock_contended_ns, qlock_handoffs_per_op  the same on the queued lock
  *   cas_contended_ns  A and B push onto one llist head (global_llist's defer):
- *                     aggregate ns per push
+ *                     aggregate ns per push; cas_handoffs_per_op likewise
  *   cas_local_ns      one llist push (load, link, release CAS) on an own line
  *   defer_ns.<d>      pgfree_defer() into a design <d> domain, one producer on
  *                     A, descriptors last written by a drain on B (as in the
- *                     benchmark, where the drain's release touches them)
+ *                     benchmark, where the drain's release touches them);
+ *                     percpu_takeback: descriptors A took back itself
  *   defer_hot_ns.<d>  the same with descriptors hot in A's cache
  *   drain_ns.<d>      pgfree_drain() on B per descriptor A deferred: the
- *                     consumer's cost (detach, reverse, flush once, release)
+ *                     consumer's cost (detach, walk, flush once, release;
+ *                     percpu_takeback: detach, flush, hand the chain back)
+ *   release_ns.<d>    the part of it inside ->release() (the user's callback,
+ *                     one write per descriptor as a free would)
+ *   drain_pass_ns.<d> the whole pgfree_drain() on B (one list non-empty)
+ *   takeback_ns       percpu_takeback: pgfree_take_back() on A per descriptor
+ *                     it got back (a load per place, an exchange per chain,
+ *                     the walk of its own nodes), plus one write per
+ *                     descriptor (the benchmark's hand-out to its ring)
+ *   takeback_empty_ns a pgfree_take_back() that finds nothing (per call)
  *   defer2_ns.<d>     A and B defer at once into one domain: aggregate ns per
  *                     descriptor (the model's two-CPU check, without a harness)
  *   wake_ns           FUTEX_WAKE of a sleeping thread: the waker's cost
  *   wake_nowaiter_ns  FUTEX_WAKE with nobody waiting (a bare system call)
+ *   sleep_cpu_ns      the CPU time one short timed sleep costs the sleeper
+ *                     (a drain thread's batching poll: futex wait with a
+ *                     20 us timeout), thread CPU clock
+ *   sleep_wall_ns     the same sleep's wall time (timer slack, wake-up)
  *
  * Timed windows hold only the work: threads start on a spin flag, and the
  * hand-offs between the producer and the untimed drain are spin flags too.
@@ -49,7 +71,16 @@
 
 #include <pgfree/pgfree.h>
 
-#define LINE 64
+#include "model_designs.h"
+#include "qspinlock.h"
+
+/*
+ * 128: what separates lines that must not share (the library's
+ * PGFREE_CACHELINE: x86's adjacent-line prefetcher pulls pairs).
+ * Descriptors are 64-byte aligned, as the benchmark's.
+ */
+#define LINE 128
+#define DESC_LINE 64
 #define MAXS 4096		/* samples per figure, at most */
 
 static int cpu_a = 0, cpu_b = 1;
@@ -220,36 +251,83 @@ static void m_handoff(void)
 
 /* ---- contended RMW and contended lock: both threads hammer one line ---- */
 
-struct locked_replica {	/* design_locked.c's struct locked_list, same layout */
-	pthread_spinlock_t lock;
+/*
+ * design_locked.c's struct locked_list: both locks, the choice between
+ * them (read before every lock and unlock, as v5_defer() does), the list
+ * head and the pending word on one line.  @owner is calib's own: who
+ * linked last, written under the lock (plain: the lock orders it), so that
+ * the sections whose holder changed, the hand-offs, can be counted.
+ */
+struct locked_replica {
+	struct pgfree_qspin qlock;
+	pthread_spinlock_t tas;
+	bool use_tas;
 	void *first;
 	_Atomic uint32_t pending;
+	int owner;
 } __attribute__((aligned(LINE)));
+
+static void replica_init(struct locked_replica *l, bool use_tas)
+{
+	memset(l, 0, sizeof(*l));
+	pgfree_qspin_init(&l->qlock);
+	pthread_spin_init(&l->tas, PTHREAD_PROCESS_PRIVATE);
+	l->use_tas = use_tas;
+	atomic_init(&l->pending, 0);
+	l->owner = -1;
+}
+
+/* v5_defer()'s section: lock, link, unlock, schedule_work()'s exchange. */
+static inline void v5_section(struct locked_replica *l, void **node, int me, uint64_t *handoffs)
+{
+	if (l->use_tas)
+		pthread_spin_lock(&l->tas);
+	else
+		pgfree_qspin_lock(&l->qlock);
+	*node = l->first;
+	l->first = node;
+	if (l->owner != me) {
+		l->owner = me;
+		++*handoffs;
+	}
+	if (l->use_tas)
+		pthread_spin_unlock(&l->tas);
+	else
+		pgfree_qspin_unlock(&l->qlock);
+	/* Relaxed: as schedule_work() in design_locked.c (after the unlock). */
+	atomic_exchange_explicit(&l->pending, 1, memory_order_relaxed);
+}
 
 /*
  * A times chunks of HM_CHUNK operations and reads how many B did meanwhile
- * (B publishes its count on its own line after each operation); a chunk in
+ * (B publishes its counts on its own line after each operation); a chunk in
  * which B did not advance was not contended (B was descheduled) and is
- * dropped.
+ * dropped.  Both count their hand-offs (operations that found the line's
+ * last user was the other thread), so a sample also gives the share of
+ * operations that changed owner.
  */
 #define HM_CHUNK 2000
+
+enum hm_kind { HM_RMW, HM_TAS, HM_LLIST, HM_QLOCK };
 
 struct hammer {
 	_Alignas(LINE) _Atomic uint64_t ctr;
 	_Alignas(LINE) struct locked_replica l;
 	_Alignas(LINE) _Atomic uint64_t b_ops;
+	_Atomic uint64_t b_handoffs;
 	_Alignas(LINE) _Atomic int stop;
 	_Alignas(LINE) _Atomic int go;
 	_Alignas(LINE) _Atomic(void *) head;	/* an llist head */
-	int lock;		/* 0: atomic add; 1: the v5 critical section; 2: llist push */
+	_Atomic int head_owner;			/* on its line: who pushed last */
+	enum hm_kind kind;
 	long chunks;
-	double *samples;
+	double *samples, *hsamples;
 	int nsamples;
 };
 
-static inline void hammer_op(struct hammer *h, void **node)
+static inline void hammer_op(struct hammer *h, void **node, int me, uint64_t *handoffs)
 {
-	if (h->lock == 2) {
+	if (h->kind == HM_LLIST) {
 		/* Relaxed load: re-read by the CAS on failure. */
 		void *old = atomic_load_explicit(&h->head, memory_order_relaxed);
 
@@ -259,13 +337,16 @@ static inline void hammer_op(struct hammer *h, void **node)
 		while (!atomic_compare_exchange_weak_explicit(&h->head, &old, (void *)node,
 							      memory_order_release,
 							      memory_order_relaxed));
-	} else if (h->lock) {
-		pthread_spin_lock(&h->l.lock);
-		*node = h->l.first;
-		h->l.first = node;
-		pthread_spin_unlock(&h->l.lock);
-		/* schedule_work()'s PENDING exchange, after the unlock (v5_defer). */
-		atomic_exchange_explicit(&h->l.pending, 1, memory_order_relaxed);
+		/*
+		 * Relaxed: a statistic on the line the CAS just took; a race
+		 * between the pushers only blurs the count of owner changes.
+		 */
+		if (atomic_load_explicit(&h->head_owner, memory_order_relaxed) != me) {
+			atomic_store_explicit(&h->head_owner, me, memory_order_relaxed);
+			++*handoffs;
+		}
+	} else if (h->kind == HM_TAS || h->kind == HM_QLOCK) {
+		v5_section(&h->l, node, me, handoffs);
 	} else {
 		/* Relaxed: the line transfer is what is measured. */
 		atomic_fetch_add_explicit(&h->ctr, 1, memory_order_relaxed);
@@ -276,7 +357,7 @@ static void *hammer_a(void *p)
 {
 	struct hammer *h = p;
 	void *node[8];
-	uint64_t t_end;
+	uint64_t t_end, hand = 0;
 
 	/* Relaxed: a start gate only. */
 	while (!atomic_load_explicit(&h->go, memory_order_relaxed))
@@ -284,16 +365,22 @@ static void *hammer_a(void *p)
 	/* Until enough contended chunks, or a time cap (B may not get a CPU). */
 	t_end = now_ns() + (scale > 1 ? 300000000u : 1000000000u);
 	for (long c = 0; h->nsamples < h->chunks && now_ns() < t_end; c++) {
-		/* Relaxed: a count, read at chunk edges only. */
+		/* Relaxed: counts, read at chunk edges only. */
 		uint64_t b0 = atomic_load_explicit(&h->b_ops, memory_order_relaxed), b1;
-		uint64_t t0 = now_ns(), t1;
+		uint64_t bh0 = atomic_load_explicit(&h->b_handoffs, memory_order_relaxed), bh1;
+		uint64_t t0 = now_ns(), t1, h0 = hand;
 
 		for (int i = 0; i < HM_CHUNK; i++)
-			hammer_op(h, node);
+			hammer_op(h, node, 0, &hand);
 		t1 = now_ns();
 		b1 = atomic_load_explicit(&h->b_ops, memory_order_relaxed);
-		if (b1 - b0 >= 1 && h->nsamples < MAXS)
-			h->samples[h->nsamples++] = (double)(t1 - t0) / (double)(HM_CHUNK + b1 - b0);
+		bh1 = atomic_load_explicit(&h->b_handoffs, memory_order_relaxed);
+		if (b1 - b0 >= 1 && h->nsamples < MAXS) {
+			double ops = (double)(HM_CHUNK + b1 - b0);
+
+			h->samples[h->nsamples] = (double)(t1 - t0) / ops;
+			h->hsamples[h->nsamples++] = (double)(hand - h0 + bh1 - bh0) / ops;
+		}
 	}
 	/* Relaxed: a stop flag; B reads nothing A wrote. */
 	atomic_store_explicit(&h->stop, 1, memory_order_relaxed);
@@ -304,52 +391,66 @@ static void *hammer_b(void *p)
 {
 	struct hammer *h = p;
 	void *node[8];
-	uint64_t n = 0;
+	uint64_t n = 0, hand = 0;
 
 	/* Relaxed: a start gate only. */
 	atomic_store_explicit(&h->go, 1, memory_order_relaxed);
 	/* Relaxed: a stop flag. */
 	while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
-		hammer_op(h, node);
-		/* Relaxed: a count on B's own line, read at A's chunk edges. */
+		hammer_op(h, node, 1, &hand);
+		/* Relaxed: counts on B's own line, read at A's chunk edges. */
+		atomic_store_explicit(&h->b_handoffs, hand, memory_order_relaxed);
 		atomic_store_explicit(&h->b_ops, ++n, memory_order_relaxed);
 	}
 	return NULL;
 }
 
-static void m_hammer(int lock, const char *name)
+/* @name: "<x>_contended_ns"; also emits "<x>_handoffs_per_op" (not for the RMW). */
+static void m_hammer(enum hm_kind kind, const char *name)
 {
-	static double v[MAXS];
+	static double v[MAXS], vh[MAXS];
 	struct hammer *h = aligned_alloc(LINE, sizeof(*h));
+	char hname[64];
 
 	memset(h, 0, sizeof(*h));
-	pthread_spin_init(&h->l.lock, PTHREAD_PROCESS_PRIVATE);
-	h->lock = lock;
+	replica_init(&h->l, kind == HM_TAS);
+	atomic_init(&h->head_owner, -1);
+	h->kind = kind;
 	h->chunks = scale > 1 ? 100 : 400;	/* contended chunks wanted */
 	h->samples = v;
+	h->hsamples = vh;
 	run_duo(hammer_a, hammer_b, h);
 	if (h->nsamples < 5) {
 		fprintf(stderr, "calib: %s: B hardly ran (%d contended chunks)\n", name, h->nsamples);
-		v[h->nsamples++] = -1;
+		v[h->nsamples] = -1;
+		vh[h->nsamples++] = -1;
 	}
 	emit(name, summarize(v, h->nsamples));
+	if (kind != HM_RMW) {
+		snprintf(hname, sizeof(hname), "%.*s_handoffs_per_op",
+			 (int)(strlen(name) - strlen("_contended_ns")), name);
+		emit(hname, summarize(vh, h->nsamples));
+	}
+	pthread_spin_destroy(&h->l.tas);
 	free(h);
 }
 
-/* ---- single-thread loops: floor, lock hold, local CAS ---- */
+/* ---- single-thread loops: floor, lock holds, local CAS ---- */
 
 static void m_single(void)
 {
-	static double vf[MAXS], vl[MAXS], vc[MAXS];
+	static double vf[MAXS], vl[MAXS], vq[MAXS], vc[MAXS];
 	long n = 100000 / scale;
 	struct locked_replica *l = aligned_alloc(LINE, sizeof(*l));
+	struct locked_replica *q = aligned_alloc(LINE, sizeof(*q));
 	_Atomic(void *) *head = aligned_alloc(LINE, LINE);
 	_Atomic uint64_t *priv = aligned_alloc(LINE, LINE);
-	void **nodes = aligned_alloc(LINE, 1024 * LINE);
+	void **nodes = aligned_alloc(LINE, 1024 * DESC_LINE);
+	uint64_t hand = 0;
 
 	pin(cpu_a);
-	pthread_spin_init(&l->lock, PTHREAD_PROCESS_PRIVATE);
-	atomic_init(&l->pending, 0);
+	replica_init(l, true);
+	replica_init(q, false);
 	atomic_init(head, NULL);
 	atomic_init(priv, 0);
 	for (int r = 0; r < nsamp; r++) {
@@ -361,21 +462,18 @@ static void m_single(void)
 		vf[r] = (double)(now_ns() - t0) / (double)n;
 
 		t0 = now_ns();
-		for (long i = 0; i < n; i++) {
-			void **node = &nodes[(i & 1023) * (LINE / sizeof(void *))];
-
-			pthread_spin_lock(&l->lock);
-			*node = l->first;
-			l->first = node;
-			pthread_spin_unlock(&l->lock);
-			/* Relaxed: as schedule_work() in design_locked.c. */
-			atomic_exchange_explicit(&l->pending, 1, memory_order_relaxed);
-		}
+		for (long i = 0; i < n; i++)
+			v5_section(l, &nodes[(i & 1023) * (DESC_LINE / sizeof(void *))], 0, &hand);
 		vl[r] = (double)(now_ns() - t0) / (double)n;
 
 		t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			v5_section(q, &nodes[(i & 1023) * (DESC_LINE / sizeof(void *))], 0, &hand);
+		vq[r] = (double)(now_ns() - t0) / (double)n;
+
+		t0 = now_ns();
 		for (long i = 0; i < n; i++) {
-			void **node = &nodes[(i & 1023) * (LINE / sizeof(void *))];
+			void **node = &nodes[(i & 1023) * (DESC_LINE / sizeof(void *))];
 			/* Relaxed load: re-read by the CAS on failure. */
 			void *old = atomic_load_explicit(head, memory_order_relaxed);
 
@@ -390,8 +488,12 @@ static void m_single(void)
 	}
 	emit("floor_ns", summarize(vf, nsamp));
 	emit("lock_hold_ns", summarize(vl, nsamp));
+	emit("qlock_hold_ns", summarize(vq, nsamp));
 	emit("cas_local_ns", summarize(vc, nsamp));
+	pthread_spin_destroy(&l->tas);
+	pthread_spin_destroy(&q->tas);
 	free(l);
+	free(q);
 	free((void *)head);
 	free((void *)priv);
 	free(nodes);
@@ -402,7 +504,7 @@ static void m_single(void)
 struct cdesc {
 	struct pgfree_llist_node node;
 	uint64_t released;
-} __attribute__((aligned(LINE)));
+} __attribute__((aligned(DESC_LINE)));
 
 static int c_flush(void *ctx, const struct pgfree_range *range)
 {
@@ -411,9 +513,11 @@ static int c_flush(void *ctx, const struct pgfree_range *range)
 	return 0;
 }
 
+/* ->release(): the user's; its time is added to *ctx (B's only: the drain's thread). */
 static void c_release(void *ctx, struct pgfree_llist_node *batch)
 {
-	(void)ctx;
+	uint64_t t0 = now_ns();
+
 	while (batch) {
 		struct pgfree_llist_node *next = batch->next;
 
@@ -421,24 +525,48 @@ static void c_release(void *ctx, struct pgfree_llist_node *batch)
 		((struct cdesc *)batch)->released++;
 		batch = next;
 	}
+	if (ctx)
+		*(uint64_t *)ctx += now_ns() - t0;
+}
+
+/* What a taker does with its chain: one write each, as the benchmark's hand-out. */
+static uint64_t take_back_all(struct pgfree_domain *dom)
+{
+	struct pgfree_chain c;
+	long n = pgfree_take_back(dom, &c);
+
+	if (n < 0) {
+		fprintf(stderr, "calib: pgfree_take_back: %ld\n", n);
+		exit(1);
+	}
+	for (struct pgfree_llist_node *node = c.first; node; node = node->next)
+		((struct cdesc *)node)->released++;
+	return (uint64_t)n;
 }
 
 #define KDESC 4096
+#define EMPTY_CALLS 64
+
+#define ND NR_MODEL_DESIGNS
+
+/* Per design: the samples of each figure of m_lib(). */
+enum { S_DEFER, S_DRAIN, S_RELEASE, S_PASS, S_TAKE, S_EMPTY, NR_S };
 
 struct lib {
 	struct pgfree_domain *dom;
 	struct cdesc *d;
 	_Alignas(LINE) _Atomic int phase;	/* A: 1 = deferred; B: 2 = drained */
+	_Alignas(LINE) uint64_t rel_ns;		/* time in ->release(), B's */
 	long rounds;
-	int hot;
-	double *s_defer, *s_drain;	/* per round, ns per descriptor */
-	int *n_defer, *n_drain;		/* samples stored so far */
+	int hot, take_back;
+	double *s[NR_S];	/* per round; NULL: not sampled */
+	int *n[NR_S];		/* samples stored so far */
 };
 
-static void add_sample(double *v, int *n, double x)
+static void add_sample(struct lib *x, int k, double v)
 {
-	if (*n < MAXS)
-		v[(*n)++] = x;
+	if (x->s[k] && *x->n[k] < MAXS)
+		x->s[k][(*x->n[k])++] = v;
 }
 
 static void *lib_a(void *p)
@@ -446,14 +574,17 @@ static void *lib_a(void *p)
 	struct lib *x = p;
 
 	for (long r = 0; r < x->rounds; r++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = now_ns(), got;
 
 		for (int i = 0; i < KDESC; i++)
 			pgfree_defer(x->dom, &x->d[i].node);
-		if (x->s_defer)
-			add_sample(x->s_defer, x->n_defer, (double)(now_ns() - t0) / KDESC);
+		add_sample(x, S_DEFER, (double)(now_ns() - t0) / KDESC);
 		if (x->hot) {
 			pgfree_drain(x->dom);
+			if (x->take_back) {
+				take_back_all(x->dom);
+				continue;
+			}
 			/* Touch them again here, so that the next round finds them hot. */
 			for (int i = 0; i < KDESC; i++)
 				x->d[i].released++;
@@ -463,6 +594,16 @@ static void *lib_a(void *p)
 		atomic_store_explicit(&x->phase, 1, memory_order_release);
 		while (atomic_load_explicit(&x->phase, memory_order_acquire) != 2)
 			cpu_relax();
+		if (!x->take_back)
+			continue;
+		t0 = now_ns();
+		got = take_back_all(x->dom);
+		if (got)
+			add_sample(x, S_TAKE, (double)(now_ns() - t0) / (double)got);
+		t0 = now_ns();
+		for (int i = 0; i < EMPTY_CALLS; i++)
+			take_back_all(x->dom);
+		add_sample(x, S_EMPTY, (double)(now_ns() - t0) / EMPTY_CALLS);
 	}
 	if (!x->hot)
 		/* Release: B's last drain is done (A saw 2); 3 only says stop. */
@@ -478,81 +619,87 @@ static void *lib_b(void *p)
 		return NULL;
 	for (;;) {
 		int ph;
-		uint64_t t0;
+		uint64_t t0, rel0;
 
 		/* Acquire: pairs with A's release of 1, so every defer is visible. */
 		while ((ph = atomic_load_explicit(&x->phase, memory_order_acquire)) != 1 && ph != 3)
 			cpu_relax();
 		if (ph == 3)
 			return NULL;
+		rel0 = x->rel_ns;
 		t0 = now_ns();
 		pgfree_drain(x->dom);
-		if (x->s_drain)
-			add_sample(x->s_drain, x->n_drain, (double)(now_ns() - t0) / KDESC);
+		t0 = now_ns() - t0;
+		add_sample(x, S_DRAIN, (double)t0 / KDESC);
+		add_sample(x, S_PASS, (double)t0);
+		add_sample(x, S_RELEASE, (double)(x->rel_ns - rel0) / KDESC);
 		/* Release: the drain's writes (the descriptors) before A goes on. */
 		atomic_store_explicit(&x->phase, 2, memory_order_release);
 	}
 }
 
-static const struct {
-	const char *name;
-	unsigned int design;
-} designs[] = {
-	{ "percpu", PGFREE_DESIGN_PERCPU },
-	{ "v5", PGFREE_DESIGN_V5 },
-	{ "v3", PGFREE_DESIGN_V3 },
-	{ "global_llist", PGFREE_DESIGN_GLOBAL_LLIST },
-};
-
 static void m_lib(int hot)
 {
-	int nd = (int)(sizeof(designs) / sizeof(designs[0]));
-	static double vd[4][MAXS], vr[4][MAXS];
-	int nvd[4] = { 0 }, nvr[4] = { 0 };
+	static double v[ND][NR_S][MAXS];
+	int nv[ND][NR_S] = { { 0 } };
 	int reps = scale > 1 ? 3 : 7;
 	char name[64];
 
 	/* Designs interleaved within each repetition; a sample is one round. */
 	for (int r = 0; r < reps; r++) {
-		for (int k = 0; k < nd; k++) {
+		for (int k = 0; k < ND; k++) {
 			struct pgfree_config cfg = { 0 };
-			struct lib x = { 0 };
+			struct lib *x = aligned_alloc(LINE, sizeof(*x));
 			int err;
 
-			cfg.design = designs[k].design;
-			cfg.flags = PGFREE_F_NO_THREAD;
+			memset(x, 0, sizeof(*x));
+			cfg.design = model_designs[k].design;
+			cfg.flags = PGFREE_F_NO_THREAD | model_designs[k].flags;
 			cfg.ops.flush = c_flush;
 			cfg.ops.release = c_release;
-			err = pgfree_domain_create(&cfg, &x.dom);
+			cfg.ctx = &x->rel_ns;
+			err = pgfree_domain_create(&cfg, &x->dom);
 			if (err) {
-				fprintf(stderr, "calib: create %s: %d\n", designs[k].name, err);
+				fprintf(stderr, "calib: create %s: %d\n", model_designs[k].name, err);
 				exit(1);
 			}
-			x.d = aligned_alloc(LINE, sizeof(*x.d) * KDESC);
-			memset(x.d, 0, sizeof(*x.d) * KDESC);
-			x.rounds = 1;
-			x.hot = hot;
+			x->d = aligned_alloc(DESC_LINE, sizeof(*x->d) * KDESC);
+			memset(x->d, 0, sizeof(*x->d) * KDESC);
+			x->rounds = 1;
+			x->hot = hot;
+			x->take_back = !!(model_designs[k].flags & PGFREE_F_TAKE_BACK);
 			/* One warm-up round, untimed, then the timed ones. */
-			run_duo(lib_a, lib_b, &x);
+			run_duo(lib_a, lib_b, x);
 			/* Relaxed: thread creation in run_duo() orders it. */
-			atomic_store_explicit(&x.phase, 0, memory_order_relaxed);
-			x.rounds = 64 / scale + 1;
-			x.s_defer = vd[k];
-			x.n_defer = &nvd[k];
-			x.s_drain = vr[k];
-			x.n_drain = &nvr[k];
-			run_duo(lib_a, lib_b, &x);
-			pgfree_domain_destroy(x.dom);
-			free(x.d);
+			atomic_store_explicit(&x->phase, 0, memory_order_relaxed);
+			x->rounds = 64 / scale + 1;
+			for (int i = 0; i < NR_S; i++) {
+				x->s[i] = v[k][i];
+				x->n[i] = &nv[k][i];
+			}
+			run_duo(lib_a, lib_b, x);
+			pgfree_domain_destroy(x->dom);
+			free(x->d);
+			free(x);
 		}
 	}
-	for (int k = 0; k < nd; k++) {
-		snprintf(name, sizeof(name), "%s.%s", hot ? "defer_hot_ns" : "defer_ns",
-			 designs[k].name);
-		emit(name, summarize(vd[k], nvd[k]));
-		if (!hot) {
-			snprintf(name, sizeof(name), "drain_ns.%s", designs[k].name);
-			emit(name, summarize(vr[k], nvr[k]));
+	for (int k = 0; k < ND; k++) {
+		static const char *const what[NR_S] = {
+			"defer_ns", "drain_ns", "release_ns", "drain_pass_ns", "takeback_ns",
+			"takeback_empty_ns",
+		};
+
+		for (int i = 0; i < NR_S; i++) {
+			if (hot && i != S_DEFER)
+				continue;
+			if (!nv[k][i])
+				continue;
+			if (i >= S_TAKE)	/* the take-back design's own figures */
+				snprintf(name, sizeof(name), "%s", what[i]);
+			else
+				snprintf(name, sizeof(name), "%s.%s",
+					 hot ? "defer_hot_ns" : what[i], model_designs[k].name);
+			emit(name, summarize(v[k][i], nv[k][i]));
 		}
 	}
 }
@@ -564,7 +711,9 @@ static void m_lib(int hot)
  * the same time (started by A's round number); A then drains, untimed.
  * A sample is the round's aggregate: 2 x KDESC / (last end - first start),
  * CLOCK_MONOTONIC being one clock on both CPUs.  A round in which one
- * thread was descheduled is a low outlier the median ignores.
+ * thread was descheduled is a low outlier the median ignores.  On a
+ * take-back domain each producer first takes back (untimed) what the last
+ * drain handed back to its list.
  */
 struct lib2 {
 	struct pgfree_domain *dom;
@@ -572,11 +721,14 @@ struct lib2 {
 	_Alignas(LINE) _Atomic long round;	/* A: start round r */
 	_Alignas(LINE) _Atomic long done;	/* producers finished this round */
 	long rounds;
+	int take_back;
 	uint64_t t0[2], t1[2];
 };
 
 static void lib2_round(struct lib2 *x, int me)
 {
+	if (x->take_back)
+		take_back_all(x->dom);
 	x->t0[me] = now_ns();
 	for (int i = 0; i < KDESC; i++)
 		pgfree_defer(x->dom, &x->d[me][i].node);
@@ -595,6 +747,15 @@ static void *lib2_b(void *p)
 			cpu_relax();
 		lib2_round(x, 1);
 	}
+	/*
+	 * B's last chain: taken back here, on B's CPU, before destroy.
+	 * Acquire: pairs with A's release of rounds + 1, so A's last drain
+	 * (which handed B's chain back) is done before B looks.
+	 */
+	while (atomic_load_explicit(&x->round, memory_order_acquire) <= x->rounds)
+		cpu_relax();
+	if (x->take_back)
+		take_back_all(x->dom);
 	return NULL;
 }
 
@@ -620,33 +781,37 @@ static void *lib2_a(void *p)
 			lib2_samples[lib2_n++] = (double)(b - a) / (2.0 * KDESC);
 		pgfree_drain(x->dom);
 	}
+	/* Release: the last drain happens-before B's last take-back. */
+	atomic_store_explicit(&x->round, x->rounds + 1, memory_order_release);
+	if (x->take_back)
+		take_back_all(x->dom);
 	return NULL;
 }
 
 static void m_lib2(void)
 {
-	int nd = (int)(sizeof(designs) / sizeof(designs[0]));
-	static double v[4][MAXS];
-	int nv[4] = { 0 };
+	static double v[ND][MAXS];
+	int nv[ND] = { 0 };
 	char name[64];
 	int reps = scale > 1 ? 3 : 7;
 
 	for (int r = 0; r < reps; r++) {
-		for (int k = 0; k < nd; k++) {
+		for (int k = 0; k < ND; k++) {
 			struct pgfree_config cfg = { 0 };
 			struct lib2 *x = aligned_alloc(LINE, sizeof(*x));
 
 			memset(x, 0, sizeof(*x));
-			cfg.design = designs[k].design;
-			cfg.flags = PGFREE_F_NO_THREAD;
+			cfg.design = model_designs[k].design;
+			cfg.flags = PGFREE_F_NO_THREAD | model_designs[k].flags;
 			cfg.ops.flush = c_flush;
 			cfg.ops.release = c_release;
 			if (pgfree_domain_create(&cfg, &x->dom)) {
-				fprintf(stderr, "calib: create %s failed\n", designs[k].name);
+				fprintf(stderr, "calib: create %s failed\n", model_designs[k].name);
 				exit(1);
 			}
+			x->take_back = !!(model_designs[k].flags & PGFREE_F_TAKE_BACK);
 			for (int t = 0; t < 2; t++) {
-				x->d[t] = aligned_alloc(LINE, sizeof(struct cdesc) * KDESC);
+				x->d[t] = aligned_alloc(DESC_LINE, sizeof(struct cdesc) * KDESC);
 				memset(x->d[t], 0, sizeof(struct cdesc) * KDESC);
 			}
 			x->rounds = 64 / scale + 1;
@@ -666,10 +831,33 @@ static void m_lib2(void)
 			free(x);
 		}
 	}
-	for (int k = 0; k < nd; k++) {
-		snprintf(name, sizeof(name), "defer2_ns.%s", designs[k].name);
+	for (int k = 0; k < ND; k++) {
+		snprintf(name, sizeof(name), "defer2_ns.%s", model_designs[k].name);
 		emit(name, summarize(v[k], nv[k]));
 	}
+}
+
+/* ---- a timed sleep: what the drain thread's batching poll costs it ---- */
+
+static void m_sleep(void)
+{
+	static double v[MAXS], w[MAXS];
+	_Atomic uint32_t word = 0;
+	struct timespec rel = { 0, 20000 };	/* gather()'s 20 us slice */
+
+	for (int r = 0; r < nsamp; r++) {
+		struct timespec c0, c1;
+		uint64_t t0 = now_ns();
+
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+		for (int i = 0; i < 8; i++)
+			syscall(SYS_futex, (uint32_t *)&word, FUTEX_WAIT_PRIVATE, 0, &rel, NULL, 0);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+		v[r] = ((double)(c1.tv_sec - c0.tv_sec) * 1e9 + (double)(c1.tv_nsec - c0.tv_nsec)) / 8;
+		w[r] = (double)(now_ns() - t0) / 8;
+	}
+	emit("sleep_cpu_ns", summarize(v, nsamp));
+	emit("sleep_wall_ns", summarize(w, nsamp));
 }
 
 /* ---- futex wake: the waker's cost ---- */
@@ -770,14 +958,16 @@ int main(int argc, char **argv)
 	       cpu_a, cpu_b, nsamp, scale > 1 ? "true" : "false");
 	first_out = 0;
 	m_handoff();
-	m_hammer(0, "rmw_contended_ns");
-	m_hammer(1, "lock_contended_ns");
-	m_hammer(2, "cas_contended_ns");
+	m_hammer(HM_RMW, "rmw_contended_ns");
+	m_hammer(HM_TAS, "lock_contended_ns");
+	m_hammer(HM_QLOCK, "qlock_contended_ns");
+	m_hammer(HM_LLIST, "cas_contended_ns");
 	m_single();
 	m_lib(0);
 	m_lib(1);
 	m_lib2();
 	m_wake();
+	m_sleep();
 	printf("\n}\n");
 	return 0;
 }

@@ -3,11 +3,11 @@
 """Count coherence transactions in a valgrind lackey trace of trace.c.
 
 Reads the ranges trace.c printed (--ranges) and lackey's --trace-mem=yes
-log (stdin or --trace), attributes each data access to the thread whose
-marker load came last (trace.c runs whole operations by turns), and replays
-the accesses to the tracked ranges (the domain, its lists or locked list,
-the descriptors) through a MESI model with one private cache per thread,
-infinite capacity, 64-byte lines.  Per operation it counts:
+log (--trace), attributes each data access to the cache (thread) and role
+of the marker loaded last (trace.c: "p0.defer", "d.release", ...), and
+replays the accesses to the tracked ranges (the domain, its lists, its
+take-back lines or locked list, the descriptors) through a MESI model with
+one private cache per thread, infinite capacity, 64-byte lines.  It counts:
 
   transfer  the line's data comes from another thread's cache: a read or
             write miss on a line another cache holds (modified, exclusive
@@ -16,30 +16,41 @@ infinite capacity, 64-byte lines.  Per operation it counts:
             (invalidations, no data);
   cold      first touch of a line by anyone (not a sharing cost).
 
-The first WARMUP operations (trace.c's warm-up: 2 x 8 defers and a drain)
-are replayed but not counted.
+Counting starts at trace.c's "start" marker (after its warm-up rounds).
+
+Output, per design: one line per cache and role (ops, then transfers,
+upgrades and cold misses per op, shared lines apart from descriptors), and
+a per-descriptor summary: the descriptor transfers and upgrades each role
+costs per deferred descriptor, the whole cycle (every role), and what the
+shared lines cost per drain and list.  With --json FILE the same figures
+are written as JSON (count.sh collects them into counts.json).
 """
 import argparse
 import collections
+import json
 import sys
 
 LINE = 64
+ROLE_ORDER = ("defer", "user", "takeback", "drain", "release")
+ROLE_TEXT = {
+    "defer": "pgfree_defer() (library, producer CPU)",
+    "user": "reuse and hand-out to the allocator (user, producer CPU)",
+    "takeback": "pgfree_take_back() (library, producer CPU)",
+    "drain": "pgfree_drain() less the callbacks (library, drain CPU)",
+    "release": "->release() callback (user, drain CPU)",
+}
+CACHE_TEXT = {"p0": "producer P0 (CPU 0)", "p1": "producer P1 (CPU 1)", "d": "drainer D"}
+EVENTS = ("transfer", "upgrade", "cold")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--ranges", required=True)
-    ap.add_argument("--trace", default="-")
-    ap.add_argument("--warmup-ops", type=int, default=17)
-    args = ap.parse_args()
-
-    markers = {}
-    tracked = []
-    meta = ""
-    for line in open(args.ranges):
+def parse_ranges(path):
+    markers, tracked, meta = {}, [], {}
+    head = ""
+    for line in open(path):
         f = line.split()
         if f and f[0] == "design":
-            meta = line.strip()
+            head = line.strip()
+            meta = dict(zip(f[0::2], f[1::2]))
         if len(f) != 4 or f[0] != "range":
             continue
         name, start, length = f[1], int(f[2], 16), int(f[3])
@@ -47,39 +58,46 @@ def main():
             markers[start] = name[len("marker_"):]
         else:
             tracked.append((start, start + length, name))
+    return head, meta, markers, tracked
+
+
+def replay(markers, tracked, trace):
+    """MESI replay; returns (ops, counts): ops[(cache, role)] = operations
+    begun, counts[(cache, role, event)][label] = transactions."""
 
     def label(addr):
         for lo, hi, name in tracked:
             if lo <= addr < hi:
                 if name.startswith("desc"):
-                    return name
+                    return "desc"
                 return "%s+%d" % (name, (addr - lo) // LINE * LINE)
         return None
 
-    owner = {}			# line -> thread holding it M/E
+    owner = {}			# line -> cache holding it M/E
     sharers = collections.defaultdict(set)
     cur = None
-    nops = collections.Counter()
-    counts = collections.defaultdict(collections.Counter)	# (who, kind) -> label counter
-    seen_ops = 0
     counting = False
-
-    src = sys.stdin if args.trace == "-" else open(args.trace)
-    for line in src:
+    ops = collections.Counter()
+    counts = collections.defaultdict(collections.Counter)
+    for line in trace:
         if len(line) < 4 or line[0] != " " or line[1] not in "LSM":
             continue
         kind = line[1]
         addr = int(line[3:line.index(",")], 16)
         if addr in markers:
             m = markers[addr]
-            if m in ("p0", "p1", "d"):
-                cur = m
-                seen_ops += 1
-                counting = seen_ops > args.warmup_ops
-                if counting:
-                    nops[m] += 1
+            if m == "start":
+                counting = True
             elif m == "idle":
                 cur = None
+            else:
+                cache, role = m.split(".")
+                # "drain+": the drain resumes after ->release(), no new op.
+                if role.endswith("+"):
+                    role = role[:-1]
+                elif counting:
+                    ops[(cache, role)] += 1
+                cur = (cache, role)
             continue
         if cur is None:
             continue
@@ -87,7 +105,7 @@ def main():
         if lab is None:
             continue
         ln = addr // LINE
-        who = cur
+        who = cur[0]
         ev = None
         if kind == "L":
             if owner.get(ln) == who or who in sharers[ln]:
@@ -115,24 +133,94 @@ def main():
                 owner[ln] = who
                 sharers[ln] = set()
         if ev and counting:
-            counts[(who, ev)][lab] += 1
+            counts[(cur[0], cur[1], ev)][lab] += 1
+    return ops, counts
 
-    print(meta)
-    role = {"p0": "producer P0 (CPU 0)", "p1": "producer P1 (CPU 1)", "d": "drain"}
-    for who in ("p0", "p1", "d"):
-        n = nops[who]
-        if not n:
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ranges", required=True)
+    ap.add_argument("--trace", default="-")
+    ap.add_argument("--json", help="also write the figures as JSON here")
+    args = ap.parse_args()
+
+    head, meta, markers, tracked = parse_ranges(args.ranges)
+    src = sys.stdin if args.trace == "-" else open(args.trace)
+    ops, counts = replay(markers, tracked, src)
+
+    def total(cache, role, ev, desc):
+        c = counts.get((cache, role, ev), {})
+        return sum(v for k, v in c.items() if (k == "desc") == desc)
+
+    print(head)
+    for cache in ("p0", "p1", "d"):
+        for role in ROLE_ORDER:
+            n = ops[(cache, role)]
+            if not n:
+                continue
+            parts = []
+            for ev in EVENTS:
+                c = counts.get((cache, role, ev), {})
+                shared = total(cache, role, ev, False)
+                detail = ", ".join("%s %d" % kv for kv in sorted(c.items()) if kv[0] != "desc")
+                parts.append("%s %.2f/op (shared lines %.2f%s; descriptors %.2f)"
+                             % (ev, (shared + c.get("desc", 0)) / n, shared / n,
+                                (": " + detail) if detail else "", c.get("desc", 0) / n))
+            print("  %-19s %-8s %4d ops: %s" % (CACHE_TEXT[cache], role, n, "; ".join(parts)))
+
+    # Per deferred descriptor, by role (both producers together).
+    ndesc = ops[("p0", "defer")] + ops[("p1", "defer")]
+    drains = ops[("d", "drain")]
+    lists = int(meta.get("lists", 2))
+    out = {"design": meta.get("design"), "descriptors": ndesc, "drains": drains,
+           "lists": lists, "per_descriptor": {}, "shared_per_drain_per_list": {},
+           "drain_shared_per_list": {}, "per_defer_shared": {}}
+    if not ndesc:
+        return
+    cyc = collections.Counter()
+    row = []
+    for role in ROLE_ORDER:
+        if not any(ops[(c, role)] for c in ("p0", "p1", "d")):
             continue
-        parts = []
-        for ev in ("transfer", "upgrade", "cold"):
-            c = counts[(who, ev)]
-            tot = sum(c.values())
-            shared = sum(v for k, v in c.items() if not k.startswith("desc"))
-            detail = ", ".join("%s %d" % kv for kv in sorted(c.items()) if not kv[0].startswith("desc"))
-            parts.append("%s %.2f/op (shared lines %.2f/op%s; descriptors %.2f/op)"
-                         % (ev, tot / n, shared / n, (": " + detail) if detail else "",
-                            (tot - shared) / n))
-        print("  %-20s %4d ops: %s" % (role[who], n, "; ".join(parts)))
+        t = sum(total(c, role, "transfer", True) for c in ("p0", "p1", "d"))
+        u = sum(total(c, role, "upgrade", True) for c in ("p0", "p1", "d"))
+        cyc["transfer"] += t
+        cyc["upgrade"] += u
+        out["per_descriptor"][role] = {"transfer": t / ndesc, "upgrade": u / ndesc}
+        row.append("%s %.2f+%.2f" % (role, t / ndesc, u / ndesc))
+    out["per_descriptor"]["cycle"] = {"transfer": cyc["transfer"] / ndesc,
+                                      "upgrade": cyc["upgrade"] / ndesc}
+    print("  per descriptor, on descriptor lines (transfers+upgrades): %s; whole cycle %.2f+%.2f"
+          % ("; ".join(row), cyc["transfer"] / ndesc, cyc["upgrade"] / ndesc))
+    # The shared lines: per defer (producers' defer role) and per drain and list (all roles).
+    sh = collections.Counter()
+    for c in ("p0", "p1"):
+        for ev in ("transfer", "upgrade"):
+            sh[ev] += total(c, "defer", ev, False)
+    out["per_defer_shared"] = {ev: sh[ev] / ndesc for ev in ("transfer", "upgrade")}
+    if drains:
+        per = collections.Counter()
+        for (c, role, ev), lab in counts.items():
+            if ev == "cold":
+                continue
+            for k, v in lab.items():
+                if k != "desc":
+                    per[(k.split("+")[0], ev)] += v
+        shared_txt = []
+        for name in sorted({k[0] for k in per}):
+            t = per[(name, "transfer")] / (drains * lists)
+            u = per[(name, "upgrade")] / (drains * lists)
+            out["shared_per_drain_per_list"][name] = {"transfer": t, "upgrade": u}
+            shared_txt.append("%s %.2f+%.2f" % (name, t, u))
+        # The drain's own share: what one drain pays per list it empties.
+        own = {ev: sum(total("d", r, ev, False) for r in ("drain", "release")) / (drains * lists)
+               for ev in ("transfer", "upgrade")}
+        out["drain_shared_per_list"] = own
+        print("  shared lines, every role, per drain and list (transfers+upgrades): %s; the "
+              "drain's own %.2f+%.2f" % (", ".join(shared_txt), own["transfer"], own["upgrade"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1)
 
 
 if __name__ == "__main__":

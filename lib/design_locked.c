@@ -80,46 +80,53 @@
 /*
  * The global list, its lock and the work item's PENDING bit, on one cache
  * line as in the kernel's static struct.  One of the two locks is used,
- * chosen at create (PGFREE_F_TAS_LOCK) and never changed.
+ * chosen at create (PGFREE_F_TAS_LOCK): by the ops table, not by a flag on
+ * this line, which a defer would then read before its lock's CAS (a read
+ * and an upgrade where the kernel's spin_lock() pays one transfer).
  */
 struct locked_list {
 	struct pgfree_qspin qlock;	/* the default: the kernel's kind */
 	pthread_spinlock_t tas;		/* PGFREE_F_TAS_LOCK */
-	bool use_tas;
 	struct pgfree_llist_head list;	/* plain accesses, under the lock */
 	_Atomic uint32_t pending;	/* the work item's PENDING bit */
 	bool fork_locked;		/* fork.c: lock taken for fork() */
 } pgfree_cacheline_aligned;
 
-static inline void ll_lock_raw(struct locked_list *l)
+/*
+ * @tas is a constant in every caller (the functions below are generated
+ * once per lock by LOCKED_OPS()), so the compiler keeps one branch.
+ */
+static __attribute__((always_inline)) inline void ll_lock_raw(struct locked_list *l, bool tas)
 {
-	if (l->use_tas)
+	if (tas)
 		pthread_spin_lock(&l->tas);
 	else
 		pgfree_qspin_lock(&l->qlock);
 }
 
-static inline void ll_unlock_raw(struct locked_list *l)
+static __attribute__((always_inline)) inline void ll_unlock_raw(struct locked_list *l, bool tas)
 {
-	if (l->use_tas)
+	if (tas)
 		pthread_spin_unlock(&l->tas);
 	else
 		pgfree_qspin_unlock(&l->qlock);
 }
 
 /* spin_lock(), timed in the lockstat build (lockstat_hooks.h). */
-static inline void ll_lock(struct locked_list *l, struct pgfree_ls_stamp *ls)
+static __attribute__((always_inline)) inline void ll_lock(struct locked_list *l, bool tas,
+							   struct pgfree_ls_stamp *ls)
 {
 	pgfree_ls_before_lock(ls);
-	ll_lock_raw(l);
+	ll_lock_raw(l, tas);
 	pgfree_ls_locked(ls);
 }
 
 /* spin_unlock(), likewise. */
-static inline void ll_unlock(struct locked_list *l, struct pgfree_ls_stamp *ls)
+static __attribute__((always_inline)) inline void ll_unlock(struct locked_list *l, bool tas,
+							     struct pgfree_ls_stamp *ls)
 {
 	pgfree_ls_before_unlock(ls);
-	ll_unlock_raw(l);
+	ll_unlock_raw(l, tas);
 	pgfree_ls_unlocked(ls);
 }
 
@@ -155,7 +162,6 @@ static int locked_init(struct pgfree_domain *dom)
 		return -ENOMEM;
 	pgfree_qspin_init(&l->qlock);
 	pthread_spin_init(&l->tas, PTHREAD_PROCESS_PRIVATE);
-	l->use_tas = dom->cfg.flags & PGFREE_F_TAS_LOCK;
 	pgfree_init_llist_head(&l->list);
 	atomic_init(&l->pending, 0);
 	dom->design_priv = l;
@@ -184,19 +190,21 @@ static void schedule_work(struct pgfree_domain *dom, struct locked_list *l)
 		pgfree_wake_if_parked(dom);
 }
 
-static int v5_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
+static __attribute__((always_inline)) inline int v5_defer_with(struct pgfree_domain *dom,
+							  struct pgfree_llist_node *node, bool tas)
 {
 	struct locked_list *l = locked(dom);
 	struct pgfree_ls_stamp ls;
 
-	ll_lock(l, &ls);
+	ll_lock(l, tas, &ls);
 	__pgfree_llist_add(node, &l->list);
-	ll_unlock(l, &ls);
+	ll_unlock(l, tas, &ls);
 	schedule_work(dom, l);
 	return 0;
 }
 
-static int v3_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
+static __attribute__((always_inline)) inline int v3_defer_with(struct pgfree_domain *dom,
+							  struct pgfree_llist_node *node, bool tas)
 {
 	struct locked_list *l = locked(dom);
 
@@ -208,9 +216,9 @@ static int v3_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
 	}
 	struct pgfree_ls_stamp ls;
 
-	ll_lock(l, &ls);
+	ll_lock(l, tas, &ls);
 	__pgfree_llist_add(node, &l->list);
-	ll_unlock(l, &ls);
+	ll_unlock(l, tas, &ls);
 	/* After the unlock: see "Both ports wake the worker AFTER the unlock". */
 	schedule_work(dom, l);
 	return 0;
@@ -222,16 +230,17 @@ static int v3_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node)
  * set either was spliced here or sets it again after this clear (see the
  * correctness argument in drain.c, step 5, and docs).
  */
-static void __locked_take(struct pgfree_domain *dom, struct pgfree_batch *batch)
+static __attribute__((always_inline)) inline void __locked_take(struct pgfree_domain *dom,
+								 struct pgfree_batch *batch, bool tas)
 {
 	struct locked_list *l = locked(dom);
 	struct pgfree_llist_node *chain;
 	struct pgfree_ls_stamp ls;
 
 	atomic_exchange_explicit(&l->pending, 0, memory_order_relaxed);
-	ll_lock(l, &ls);
+	ll_lock(l, tas, &ls);
 	chain = __pgfree_llist_del_all(&l->list);
-	ll_unlock(l, &ls);
+	ll_unlock(l, tas, &ls);
 	pgfree_batch_add(dom, batch, 0, chain);
 }
 
@@ -240,7 +249,8 @@ static bool locked_has_work(struct pgfree_domain *dom)
 	return atomic_load_explicit(&locked(dom)->pending, memory_order_relaxed);
 }
 
-static uint64_t __locked_count(struct pgfree_domain *dom, uint64_t limit)
+static __attribute__((always_inline)) inline uint64_t __locked_count(struct pgfree_domain *dom,
+								    uint64_t limit, bool tas)
 {
 	struct locked_list *l = locked(dom);
 	const struct pgfree_llist_node *node;
@@ -248,33 +258,36 @@ static uint64_t __locked_count(struct pgfree_domain *dom, uint64_t limit)
 
 	struct pgfree_ls_stamp ls;
 
-	ll_lock(l, &ls);
+	ll_lock(l, tas, &ls);
 	node = atomic_load_explicit(&l->list.first, memory_order_relaxed);
 	for (; node && n < limit; node = node->next)
 		n++;
-	ll_unlock(l, &ls);
+	ll_unlock(l, tas, &ls);
 	return n;
 }
 
-static void __v5_release(struct pgfree_domain *dom,
-			 void (*fn)(struct pgfree_domain *dom, void *arg), void *arg)
+static __attribute__((always_inline)) inline void __v5_release_with(
+	struct pgfree_domain *dom, void (*fn)(struct pgfree_domain *dom, void *arg), void *arg,
+	bool tas)
 {
+	(void)tas;
 	fn(dom, arg);
 }
 
 /* V3: the frees run under the global lock; producers wait meanwhile. */
-static void __v3_release(struct pgfree_domain *dom,
-			 void (*fn)(struct pgfree_domain *dom, void *arg), void *arg)
+static __attribute__((always_inline)) inline void __v3_release_with(
+	struct pgfree_domain *dom, void (*fn)(struct pgfree_domain *dom, void *arg), void *arg,
+	bool tas)
 {
 	struct locked_list *l = locked(dom);
 	struct v3_held held = { .dom = dom, .prev = v3_held_top };
 	struct pgfree_ls_stamp ls;
 
-	ll_lock(l, &ls);
+	ll_lock(l, tas, &ls);
 	v3_held_top = &held;
 	fn(dom, arg);
 	v3_held_top = held.prev;
-	ll_unlock(l, &ls);
+	ll_unlock(l, tas, &ls);
 }
 
 /*
@@ -282,14 +295,15 @@ static void __v3_release(struct pgfree_domain *dom,
  * would inherit it held forever.  Unless this thread holds it already (a
  * V3 ->release() that forks), take it across the fork.
  */
-static void locked_fork_lock(struct pgfree_domain *dom)
+static __attribute__((always_inline)) inline void locked_fork_lock(struct pgfree_domain *dom,
+								   bool tas)
 {
 	struct locked_list *l = locked(dom);
 
 	/* Not timed: fork() holds it as long as it takes, which is no contention. */
 	l->fork_locked = !v3_lock_held_by_me(dom);
 	if (l->fork_locked)
-		ll_lock_raw(l);
+		ll_lock_raw(l, tas);
 }
 
 /*
@@ -298,39 +312,63 @@ static void locked_fork_lock(struct pgfree_domain *dom)
  * child does not have (qspinlock.h).  A V3 child whose ->release() forked
  * holds the lock in that frame and keeps it.
  */
-static void locked_fork_unlock(struct pgfree_domain *dom, bool child)
+static __attribute__((always_inline)) inline void locked_fork_unlock(struct pgfree_domain *dom,
+								     bool child, bool tas)
 {
 	struct locked_list *l = locked(dom);
 
 	if (l->fork_locked) {
-		if (child && !l->use_tas)
+		if (child && !tas)
 			pgfree_qspin_reset(&l->qlock);
 		else
-			ll_unlock_raw(l);
+			ll_unlock_raw(l, tas);
 	}
 	l->fork_locked = false;
 }
 
-const struct pgfree_design_ops pgfree_v5_ops = {
-	.init = locked_init,
-	.fini = locked_fini,
-	.defer = v5_defer,
-	.__take = __locked_take,
-	.has_work = locked_has_work,
-	.__count = __locked_count,
-	.__release = __v5_release,
-	.fork_lock = locked_fork_lock,
-	.fork_unlock = locked_fork_unlock,
-};
+/*
+ * One set of functions and one ops table per design and lock: the lock is
+ * a constant in each, so a defer reads nothing to choose it.
+ */
+#define LOCKED_OPS(name, design, tas)                                                     \
+	static int name##_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node) \
+	{                                                                                  \
+		return design##_defer_with(dom, node, tas);                                \
+	}                                                                                  \
+	static void __##name##_take(struct pgfree_domain *dom, struct pgfree_batch *batch) \
+	{                                                                                  \
+		__locked_take(dom, batch, tas);                                            \
+	}                                                                                  \
+	static uint64_t __##name##_count(struct pgfree_domain *dom, uint64_t limit)        \
+	{                                                                                  \
+		return __locked_count(dom, limit, tas);                                    \
+	}                                                                                  \
+	static void __##name##_release(struct pgfree_domain *dom,                          \
+				       void (*fn)(struct pgfree_domain *, void *), void *arg) \
+	{                                                                                  \
+		__##design##_release_with(dom, fn, arg, tas);                              \
+	}                                                                                  \
+	static void name##_fork_lock(struct pgfree_domain *dom)                            \
+	{                                                                                  \
+		locked_fork_lock(dom, tas);                                                \
+	}                                                                                  \
+	static void name##_fork_unlock(struct pgfree_domain *dom, bool child)              \
+	{                                                                                  \
+		locked_fork_unlock(dom, child, tas);                                       \
+	}                                                                                  \
+	const struct pgfree_design_ops pgfree_##name##_ops = {                             \
+		.init = locked_init,                                                       \
+		.fini = locked_fini,                                                       \
+		.defer = name##_defer,                                                     \
+		.__take = __##name##_take,                                                 \
+		.has_work = locked_has_work,                                               \
+		.__count = __##name##_count,                                               \
+		.__release = __##name##_release,                                           \
+		.fork_lock = name##_fork_lock,                                             \
+		.fork_unlock = name##_fork_unlock,                                         \
+	}
 
-const struct pgfree_design_ops pgfree_v3_ops = {
-	.init = locked_init,
-	.fini = locked_fini,
-	.defer = v3_defer,
-	.__take = __locked_take,
-	.has_work = locked_has_work,
-	.__count = __locked_count,
-	.__release = __v3_release,
-	.fork_lock = locked_fork_lock,
-	.fork_unlock = locked_fork_unlock,
-};
+LOCKED_OPS(v5, v5, false);
+LOCKED_OPS(v5_tas, v5, true);
+LOCKED_OPS(v3, v3, false);
+LOCKED_OPS(v3_tas, v3, true);

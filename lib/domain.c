@@ -128,6 +128,10 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 	dom->take_back = cfg->flags & PGFREE_F_TAKE_BACK;
 	dom->walk = !dom->take_back || cfg->ops.range_of;
 	dom->dops = design_ops[cfg->design];
+	/* The locked designs' other lock: its own ops table (design_locked.c). */
+	if (cfg->flags & PGFREE_F_TAS_LOCK)
+		dom->dops = cfg->design == PGFREE_DESIGN_V5 ? &pgfree_v5_tas_ops
+							    : &pgfree_v3_tas_ops;
 
 	err = dom->dops->init(dom);
 	if (err) {

@@ -300,8 +300,8 @@ void pgfree_tombstone_unlock(void);
 
 /* design_percpu.c, design_locked.c */
 extern const struct pgfree_design_ops pgfree_lockless_ops;	/* PERCPU, GLOBAL_LLIST */
-extern const struct pgfree_design_ops pgfree_v5_ops;
-extern const struct pgfree_design_ops pgfree_v3_ops;
+extern const struct pgfree_design_ops pgfree_v5_ops, pgfree_v5_tas_ops;
+extern const struct pgfree_design_ops pgfree_v3_ops, pgfree_v3_tas_ops;
 
 /* defer.c: the lock-less designs' defer (the hot path of pgfree_defer()) */
 int pgfree_lockless_defer(struct pgfree_domain *dom, struct pgfree_llist_node *node);

@@ -84,12 +84,13 @@ int pgfree_wait_drained(struct pgfree_domain *dom, uint64_t deadline_ns)
 	target = dom->gen_started + 1;
 	giveups = dom->giveups;
 	/*
-	 * Relaxed store: pgfree_wake_if_parked() fences it before reading
-	 * parked, and the drain thread fences before reading it (wake.h).
+	 * Relaxed store: pgfree_wake_requests() fences it before reading
+	 * parked and gathering, and the drain thread fences before reading it
+	 * (wake.h): the barrier cuts a batching delay short too.
 	 */
 	atomic_store_explicit(&dom->kick, true, memory_order_relaxed);
 	pgfree_debug_yield();
-	pgfree_wake_if_parked(dom);
+	pgfree_wake_requests(dom);
 	while (dom->gen_done < target) {
 		if (!deadline_ns) {
 			pthread_cond_wait(&dom->drain_done, &dom->gen_lock);

@@ -150,14 +150,20 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 		dom->taken = calloc(dom->nr_slots, sizeof(*dom->taken));
 		if (!dom->taken)
 			err = -ENOMEM;
-	} else if (!dom->walk) {
+	}
+	if (!err && !dom->walk) {
 		/*
-		 * A drain that does not walk needs the producers' counts for
-		 * its batching delay (gather() in drain_thread.c): the hint, with no
-		 * mark to reach (a count is never 0 after an add).
+		 * A drain that does not walk cannot count what it detaches: its
+		 * producers count (the hint) and, when a list reaches its share
+		 * of batch_max, cut the batching delay short (gather() in
+		 * drain_thread.c), as a list reaching its share of backlog_max
+		 * does; the smaller share of the two.
 		 */
+		uint64_t share = ((uint64_t)dom->cfg.batch_max + dom->nr_slots - 1) / dom->nr_slots;
+
 		dom->mark_mode = PGFREE_MARK_HINT;
-		dom->mark_share = 0;
+		if (!dom->mark_share || share < dom->mark_share)
+			dom->mark_share = share;
 	}
 	if (err) {
 		free(dom->taken);
@@ -217,7 +223,7 @@ static int domain_destroy(struct pgfree_domain *dom, uint64_t deadline_ns)
 	if (dom->has_thread) {
 		/* Relaxed store: fenced before parked is read, as for any request. */
 		atomic_store_explicit(&dom->stop, true, memory_order_relaxed);
-		pgfree_wake_if_parked(dom);
+		pgfree_wake_requests(dom);
 		pthread_join(dom->thread, NULL);
 		dom->has_thread = false;
 	}

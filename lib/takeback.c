@@ -213,6 +213,10 @@ void __pgfree_tb_expire(struct pgfree_domain *dom, uint64_t now_ns, bool all)
  * pgfree_tb_due() - when the next chain waiting for take-back is due
  * @dom: a take-back domain; drain_lock not held (the drain thread)
  *
+ * Forgets the places takers emptied first (a load each), so that a drain
+ * thread whose chains were all taken back parks without a timeout: a
+ * timed sleep costs the sleeper CPU even when nothing is due.
+ *
  * Return: the CLOCK_MONOTONIC time at which the oldest waiting chain has
  * waited take_back_us, or 0 when none waits.
  */
@@ -223,10 +227,18 @@ uint64_t pgfree_tb_due(struct pgfree_domain *dom)
 	pthread_mutex_lock(&dom->drain_lock);
 	for (unsigned int i = 0; i < dom->nr_slots && dom->tb_outstanding; i++)
 		for (unsigned int k = 0; k < PGFREE_TAKE_BACK_CHAINS; k++) {
-			uint64_t since = dom->tb_since[(size_t)i * PGFREE_TAKE_BACK_CHAINS + k];
+			uint64_t *since = &dom->tb_since[(size_t)i * PGFREE_TAKE_BACK_CHAINS + k];
 
-			if (since && (!due || since + dom->tb_hold_ns < due))
-				due = since + dom->tb_hold_ns;
+			if (!*since)
+				continue;
+			/* Relaxed: taken; nothing to order. */
+			if (!atomic_load_explicit(&dom->tb[i].chain[k], memory_order_relaxed)) {
+				*since = 0;
+				dom->tb_outstanding--;
+				continue;
+			}
+			if (!due || *since + dom->tb_hold_ns < due)
+				due = *since + dom->tb_hold_ns;
 		}
 	pthread_mutex_unlock(&dom->drain_lock);
 	return due;

@@ -118,6 +118,19 @@ void pgfree_gather_wake(struct pgfree_domain *dom)
 	/* Relaxed: fenced before the words are read; the drain thread fences
 	 * before it reads the request (pgfree_gather_sleep(), pgfree_park()). */
 	atomic_store_explicit(&dom->kick, true, memory_order_relaxed);
+	pgfree_wake_requests(dom);
+}
+
+/**
+ * pgfree_wake_requests() - make the drain thread see a request now
+ * @dom: the domain; the caller has just stored a request (kick or stop)
+ *
+ * Wakes it from its batching delay's sleep and from park: the same Dekker
+ * pair as pgfree_wake_if_parked(), on both words (pgfree_gather_sleep() and
+ * pgfree_park() read the requests after their fences).
+ */
+void pgfree_wake_requests(struct pgfree_domain *dom)
+{
 	pgfree_full_fence();
 	/* Relaxed: the fence orders them after the request. */
 	if (atomic_load_explicit(&dom->gathering, memory_order_relaxed) &&

@@ -29,6 +29,7 @@ void pgfree_wake(struct pgfree_domain *dom);
 void pgfree_park(struct pgfree_domain *dom, uint64_t timeout_ns);
 void pgfree_gather_sleep(struct pgfree_domain *dom, uint64_t ns);
 void pgfree_gather_wake(struct pgfree_domain *dom);
+void pgfree_wake_requests(struct pgfree_domain *dom);
 
 /**
  * pgfree_wake_if_parked() - wake the drain thread if it sleeps

@@ -489,7 +489,19 @@ int main(int argc, char **argv)
 			status = 1;
 		}
 	}
-	if (check && !status)
-		printf("check: PASS: the bug shows without a flush and never with one (v5, pgfree, pgfree_release)\n");
+	if (check && !status) {
+		const char *sep = " (";
+
+		printf("check: PASS:%s", run[MODE_NONE] ? " the bug shows without a flush" : "");
+		for (int m = MODE_NONE + 1; m < MODE_COUNT; m++)
+			if (run[m]) {
+				if (*sep == ' ')
+					printf("%s", run[MODE_NONE] ? ", and never with one" :
+					       " no stale walk with a flush");
+				printf("%s%s", sep, mode_name(m));
+				sep = ", ";
+			}
+		printf("%s\n", *sep == ',' ? ")" : "");
+	}
 	return status;
 }

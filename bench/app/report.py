@@ -88,8 +88,10 @@ def per_run(r):
         # CPU threads took back, of those the share another thread had
         # freed (a CPU's list shared by threads), the share the drain
         # released because nobody took it back within take_back_us, and
-        # the CPU threads' time in the take-back (poisoning included; it
-        # is inside their CPU per op), per free and per op.
+        # the CPU threads' wall time in the take-back (sampled, poisoning
+        # included; its CPU is inside their CPU per op, and on an
+        # oversubscribed row preemption inflates the wall time), per free
+        # and per op.
         "taken_back_share": taken / tf,
         "taken_foreign_share": r.get("taken_foreign", 0) / max(taken, 1),
         "take_back_expired_share": r.get("take_back_expired", 0) / tf,
@@ -297,7 +299,7 @@ def main():
 
     # ---- summary -----------------------------------------------------------
     with open(os.path.join(out, "app_summary.txt"), "w") as f:
-        f.write("app stage (examples/iommu_sva, issues 13, 17): %s\n" % a.command)
+        f.write("app stage (examples/iommu_sva, issues 13, 17, 18): %s\n" % a.command)
         f.write("cpus %d, load average at start %s, at end %s; %d run(s) of %.1f s per "
                 "v5/pgfree cell, modes interleaved (order alternating), medians "
                 "[interquartile range]; none once per thread count, short.\n"
@@ -428,10 +430,10 @@ def main():
                             v["producer_cpu_ns_per_op"], p["producer_cpu_ns_per_op"], others,
                             v["producer_cpu_ns_per_op"] / max(p["producer_cpu_ns_per_op"], 1),
                             v["free_ns_per_free"], p["free_ns_per_free"], v["frees_per_op"]))
-                f.write("  take-back on the CPU threads: %.0f ns per free, %.0f ns per op "
-                        "(in their CPU per op); %.1f%% of the tables taken back (%.0f%% of "
-                        "those another thread's), %.1f%% released by the drain after "
-                        "take_back_us\n" % (
+                f.write("  take-back on the CPU threads (wall, sampled): %.0f ns per free, "
+                        "%.0f ns per op (its CPU is in their CPU per op); %.1f%% of the "
+                        "tables taken back (%.0f%% of those another thread's), %.1f%% "
+                        "released by the drain after take_back_us\n" % (
                             p["take_back_ns_per_free"], p["take_back_ns_per_op"],
                             100 * p["taken_back_share"], 100 * p["taken_foreign_share"],
                             100 * p["take_back_expired_share"]))
@@ -570,7 +572,7 @@ set title "unlink-to-reuse p99 (ms)"
 set logscale y
 plot '{d}' u 1:($11/1000) w lp t 'v5', '' u 1:($12/1000) w lp t 'pgfree'
 unset logscale y
-set title "consumer CPU per free (ns): worker or drain, and pgfree's take-back on the CPU threads"
+set title "consumer per free (ns): worker/drain CPU; pgfree's take-back (CPU threads, wall)"
 plot '{d}' u 1:17 w lp t 'v5 worker', '' u 1:18 w lp t 'pgfree drain', '' u 1:24 w lp dt 3 t 'pgfree_release drain', '' u 1:25 w lp dt 2 t 'pgfree take-back (CPU threads)'
 unset multiplot
 """.format(d=os.path.basename(dat), cpus=cpus))

@@ -453,6 +453,13 @@ def main():
         judged = [t for t in threads if label[t]["judged"]]
         f.write("Judged rows (neither oversubscribed nor frame-bound): %s\n"
                 % (" ".join(str(t) for t in judged) if judged else "none"))
+        never = [t for t in threads if t >= a.cpus]
+        if never:
+            f.write("(On %d CPUs a row of %d CPU threads or more is oversubscribed whatever "
+                    "it measures: its CPU threads alone fill the CPUs and the devices and "
+                    "the worker or drain add to them.  Rows that can be judged here: %s.)\n"
+                    % (a.cpus, a.cpus, " ".join(str(t) for t in threads if t < a.cpus)
+                       or "none"))
         f.write("Targets (issue 13; rates judged on judged rows only, stale walks on every "
                 "row):\n")
         for status, name, detail in t13:

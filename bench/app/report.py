@@ -300,10 +300,11 @@ def main():
     # ---- summary -----------------------------------------------------------
     with open(os.path.join(out, "app_summary.txt"), "w") as f:
         f.write("app stage (examples/iommu_sva, issues 13, 17, 18): %s\n" % a.command)
+        compared = [m for m in MODES[1:] if any(mm == m for (mm, _) in runs)]
         f.write("cpus %d, load average at start %s, at end %s; %d run(s) of %.1f s per "
-                "v5/pgfree cell, modes interleaved (order alternating), medians "
+                "%s cell, modes interleaved (order rotating), medians "
                 "[interquartile range]; none once per thread count, short.\n"
-                % (a.cpus, a.load0, a.load1, a.runs, a.seconds))
+                % (a.cpus, a.load0, a.load1, a.runs, a.seconds, "/".join(compared)))
         rate, burst, ndev, pool = pacing
         if rate:
             f.write("%s device threads, paced: %s translations/s each in bursts of %s; "

@@ -580,7 +580,7 @@ set title "unlink-to-reuse p99 (ms)"
 set logscale y
 plot '{d}' u 1:($11/1000) w lp t 'v5', '' u 1:($12/1000) w lp t 'pgfree'
 unset logscale y
-set title "consumer per free (ns): worker/drain CPU; pgfree's take-back (CPU threads, wall)"
+set title "per free (ns): worker/drain CPU; take-back wall"
 plot '{d}' u 1:17 w lp t 'v5 worker', '' u 1:18 w lp t 'pgfree drain', '' u 1:24 w lp dt 3 t 'pgfree_release drain', '' u 1:25 w lp dt 2 t 'pgfree take-back (CPU threads)'
 unset multiplot
 """.format(d=os.path.basename(dat), cpus=cpus))

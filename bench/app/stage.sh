@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT OR GPL-2.0-only
 #
-# The application-shaped benchmark stage (issues 13, 17): examples/iommu_sva
+# The application-shaped benchmark stage (issues 13, 17, 18): examples/iommu_sva
 # with N = 1, 2, 4, 8, 16 CPU threads (and CPUs - 1, the most that leave a
 # CPU to the devices and the worker) freeing page tables under an SVA
-# IOMMU, in modes v5 (Linux 6.19) and pgfree, plus "none" (the bug) once per
-# thread count to show the stale-walk detector works in the same run.
+# IOMMU, in modes v5 (Linux 6.19), pgfree (take-back: the CPU threads take
+# their flushed tables back) and pgfree_release (the drain thread releases
+# them, as before issue 18), plus "none" (the bug) once per thread count to
+# show the stale-walk detector works in the same run.
 # bench/app/README.md says what it measures and how the rows are labelled.
 #
 #   bench/app/stage.sh OUTDIR [--quick]
 #
 # Self-contained: builds the example in Release in build/app (kept between
 # runs), then runs >= 5 repetitions of 2 s per cell, the modes interleaved
-# within each repetition (their order alternating), and writes
+# within each repetition (their order rotating), and writes
 #   OUTDIR/app.csv          mode,threads,map_unmap_per_s,tables_freed_per_s,
 #                           flushes_per_1000,stale_walks,reuse_p99_us,
 #                           runnable_threads,oversubscribed,frame_wait_share,
@@ -24,10 +26,13 @@
 #                           pgfree-app/2)
 #   OUTDIR/app.png          the plot (gnuplot, if installed)
 #   OUTDIR/app_raw.jsonl    every run, as the example printed it
-# About 2.5 minutes on a 2-CPU machine; --quick (1 repetition of 0.5 s) under
-# 20 s once built.  Environment: APP_REPS, APP_SECONDS, APP_THREADS override;
-# APP_ARGS adds example options to every run (e.g. --pool=8192,
-# --walk-rate=0), for experiments: the committed runs use the defaults.
+# About 3.5 minutes on a 2-CPU machine; --quick (1 repetition of 0.5 s) under
+# 30 s once built.  Environment: APP_REPS, APP_SECONDS, APP_THREADS override;
+# APP_MODES the compared modes (default "v5 pgfree pgfree_release"; v5 and
+# pgfree are needed for the labels and targets); APP_ARGS adds example
+# options to every run (e.g. --pool=8192, --walk-rate=0,
+# --take-back-every=8), for experiments: the committed runs use the
+# defaults.
 set -euo pipefail
 
 if [ $# -lt 1 ]; then
@@ -63,6 +68,7 @@ if [ -z "$threads" ]; then
 	fi
 fi
 extra=${APP_ARGS:-}
+modes=${APP_MODES:-v5 pgfree pgfree_release}
 none_secs=0.3
 
 bdir="$root/build/app"
@@ -81,11 +87,18 @@ fi
 raw="$out/app_raw.jsonl"
 : >"$raw"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "app stage: $cpus CPUs, load average $load0, $reps x $secs s per cell, threads: $threads${extra:+, options: $extra}"
+echo "app stage: $cpus CPUs, load average $load0, $reps x $secs s per cell, threads: $threads, modes: $modes${extra:+, options: $extra}"
 
+# shellcheck disable=SC2206 # a list of mode names
+mlist=($modes)
 for ((rep = 0; rep < reps; rep++)); do
 	for n in $threads; do
-		if [ $((rep % 2)) = 0 ]; then order="v5 pgfree"; else order="pgfree v5"; fi
+		# Each mode takes each place in turn (v5 and pgfree swap places
+		# every repetition when they are the only two).
+		order=
+		for ((k = 0; k < ${#mlist[@]}; k++)); do
+			order+="${mlist[(k + rep) % ${#mlist[@]}]} "
+		done
 		[ $rep = 0 ] && order="none $order"
 		for m in $order; do
 			s=$secs
@@ -101,4 +114,4 @@ done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 "$root/bench/app/report.py" "$out" --cpus "$cpus" --load0 "$load0" --load1 "$load1" \
 	--seconds "$secs" --runs "$reps" \
-	--command "${APP_ARGS:+APP_ARGS=\"$APP_ARGS\" }bench/app/stage.sh OUTDIR${2:+ $2}"
+	--command "${APP_MODES:+APP_MODES=\"$APP_MODES\" }${APP_ARGS:+APP_ARGS=\"$APP_ARGS\" }bench/app/stage.sh OUTDIR${2:+ $2}"

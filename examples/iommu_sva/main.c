@@ -4,11 +4,13 @@
  * freeing mode on a fresh address space with N CPU threads and M device
  * threads, print one table row per mode (or one JSON line with --json), and
  * with --check say whether the bug showed where it must (none) and only
- * there (v5, pgfree).
+ * there (v5, pgfree, pgfree_release).
  *
- *   pgfree_iommu_sva [--mode=none|v5|pgfree|all] [--seconds=S] [--threads=N]
- *                    [--devices=M] [--walk-rate=R] [--walk-burst=B] [--pool=P]
- *                    [--check] [--no-wait] [--yield-wait] [--json]
+ *   pgfree_iommu_sva [--mode=none|v5|pgfree|pgfree_release|all] [--seconds=S]
+ *                    [--threads=N] [--devices=M] [--walk-rate=R] [--walk-burst=B]
+ *                    [--pool=P] [--take-back-every=N] [--take-back-us=U]
+ *                    [--batch-delay-us=U] [--no-delay] [--check] [--no-wait]
+ *                    [--yield-wait] [--json]
  *
  * --no-wait makes the flush invalidate the caches without waiting for the
  * walks in flight: v5 and pgfree then show stale walks too, which is why
@@ -51,6 +53,8 @@ struct result {
 	double dev_cpu_share, dev_runnable_share;
 	uint64_t reuse_p50_ns, reuse_p99_ns;
 	long low_water;
+	uint64_t take_backs, taken_back, taken_foreign, take_back_sampled, take_back_ns;
+	uint64_t lib_taken_back, lib_expired, lib_released;
 };
 
 static double now_s(void)
@@ -113,6 +117,8 @@ static void start(pthread_t *thr, void *(*fn)(void *), void *arg)
  * @pool_pages: frames per CPU thread
  * @walk_rate: translations a second per device, 0 for no pause
  * @walk_burst: translations per burst
+ * @rc: the pgfree modes' settings (--take-back-every, --take-back-us,
+ *	--batch-delay-us, --no-delay)
  * @no_wait: --no-wait
  */
 struct options {
@@ -120,6 +126,7 @@ struct options {
 	unsigned int nr_cpus, nr_devs, pool_pages;
 	unsigned long walk_rate;
 	unsigned int walk_burst;
+	struct reclaim_cfg rc;
 	bool no_wait;
 };
 
@@ -165,8 +172,9 @@ static int run_mode(enum mode mode, const struct options *o, struct result *res)
 	pthread_t *kthr = calloc(nr_cpus, sizeof(*kthr));
 	struct cpu_thread *cpus = aligned_alloc(64, nr_cpus * sizeof(*cpus));
 	uint64_t cons0, cons1;
+	struct pgfree_stats st;
 	double t0, t_kernel, t_dev;
-	int err = -ENOMEM;
+	int err = -ENOMEM, serr;
 
 	memset(res, 0, sizeof(*res));
 	if (!devs || !ctx || !dthr || !kthr || !cpus ||
@@ -178,10 +186,11 @@ static int run_mode(enum mode mode, const struct options *o, struct result *res)
 	iommu_init(&iommu, &pool, pt.root, devs, nr_devs);
 	iommu.no_wait = o->no_wait;
 	iommu.yield_wait = yield_wait;
-	err = reclaim_start(&rec, mode, &pool, &iommu);
+	err = reclaim_start(&rec, mode, &pool, &iommu, &o->rc);
 	if (err)
 		goto out_pool;
 	pt.free_table = reclaim_free_table;
+	pt.refill = reclaim_refill;
 	pt.ctx = &rec;
 	workload_init(&w, &pt, cpus, nr_cpus, o->walk_rate, o->walk_burst);
 
@@ -211,14 +220,23 @@ static int run_mode(enum mode mode, const struct options *o, struct result *res)
 	t_kernel = now_s() - t0;
 	for (unsigned int i = 0; i < nr_cpus; i++)
 		pthread_join(kthr[i], NULL);
-	/* The consumer's CPU time over the run (v5 worker, drain thread;
-	 * pgfree's is known from its first flush on). */
+	/* The consumer's CPU time over the run, from the same thread clock
+	 * in every mode: the v5 worker's less what it had at the gate, the
+	 * drain thread's since it started (it is known from its first flush
+	 * on, and it sleeps until the first free).  Both end here, after the
+	 * CPU threads' join, before the final flush of reclaim_stop(). */
 	cons1 = reclaim_consumer_cpu_ns(&rec);
 	res->consumer_cpu_ns = cons1 - (mode == MODE_V5 ? cons0 : 0);
-	res->wakeups = reclaim_wakeups(&rec);
+	serr = reclaim_lib_stats(&rec, &st);
+	res->wakeups = st.wakeups;
+	res->lib_taken_back = st.taken_back;
+	res->lib_expired = st.take_back_expired;
+	res->lib_released = st.released;
 	flusher_schedstat(&iommu, res);
 	/* Flush and free what is still queued, with the devices running. */
 	err = reclaim_stop(&rec);
+	if (!err)
+		err = serr;	/* after the threads are stopped and joined */
 	atomic_store_explicit(&w.device_stop, true, memory_order_relaxed);
 	for (unsigned int i = 0; i < nr_devs; i++)
 		pthread_join(dthr[i], NULL);
@@ -243,6 +261,11 @@ static int run_mode(enum mode mode, const struct options *o, struct result *res)
 		res->pool_dry += c->pc.pool_dry;
 		res->pool_wait_ns += c->pc.pool_wait_ns;
 		res->producer_runq_ns += c->runq_ns;
+		res->take_backs += c->pc.take_backs;
+		res->taken_back += c->pc.taken_back;
+		res->taken_foreign += c->pc.taken_foreign;
+		res->take_back_sampled += c->pc.take_back_sampled;
+		res->take_back_ns += c->pc.take_back_ns;
 	}
 	/* Relaxed: the flushers are gone (joined or destroyed). */
 	res->flushes = atomic_load_explicit(&iommu.flushes, memory_order_relaxed);
@@ -273,6 +296,13 @@ static double per(uint64_t a, uint64_t b)
 	return b ? (double)a / (double)b : 0.0;
 }
 
+/* Wall time per table freed that the CPU threads spent taking back
+ * (sampled: one take-back in FREE_SAMPLE), poisoning included. */
+static double take_back_ns_per_free(const struct result *r)
+{
+	return per(r->take_back_ns, r->take_back_sampled) * per(r->take_backs, r->tables_freed);
+}
+
 static void print_json(enum mode m, const struct result *r, const struct options *o)
 {
 	printf("{\"mode\":\"%s\",\"threads\":%u,\"devices\":%u,\"seconds\":%.3f,"
@@ -288,7 +318,11 @@ static void print_json(enum mode m, const struct result *r, const struct options
 	       "\"flush_slow\":%llu,\"flush_slow_ns\":%llu,\"flush_yields\":%llu,"
 	       "\"dev_run_ns\":%llu,\"dev_runq_ns\":%llu,\"dev_slices\":%llu,"
 	       "\"dev_bursts\":%llu,\"dev_dropped\":%llu,"
-	       "\"dev_cpu_share\":%.4f,\"dev_runnable_share\":%.4f}\n",
+	       "\"dev_cpu_share\":%.4f,\"dev_runnable_share\":%.4f,"
+	       "\"take_back_every\":%u,\"take_back_us\":%u,\"take_backs\":%llu,"
+	       "\"taken_back\":%llu,\"taken_foreign\":%llu,\"take_back_ns_per_free\":%.1f,"
+	       "\"take_back_expired\":%llu,\"lib_taken_back\":%llu,\"lib_released\":%llu,"
+	       "\"batch_delay_us\":%u}\n",
 	       mode_name(m), o->nr_cpus, o->nr_devs, r->seconds, o->pool_pages, o->walk_rate,
 	       o->walk_burst, r->kernel_ops, r->tables_freed,
 	       (unsigned long long)r->flushes, (unsigned long long)r->stale,
@@ -305,14 +339,24 @@ static void print_json(enum mode m, const struct result *r, const struct options
 	       (unsigned long long)r->flush_yields, (unsigned long long)r->dev_run_ns,
 	       (unsigned long long)r->dev_runq_ns, (unsigned long long)r->dev_slices,
 	       (unsigned long long)r->dev_bursts, (unsigned long long)r->dev_dropped,
-	       r->dev_cpu_share, r->dev_runnable_share);
+	       r->dev_cpu_share, r->dev_runnable_share,
+	       m == MODE_PGFREE ? o->rc.take_back_every : 0,
+	       m == MODE_PGFREE ? (o->rc.take_back_us ? o->rc.take_back_us :
+				   PGFREE_DEFAULT_TAKE_BACK_US) : 0,
+	       (unsigned long long)r->take_backs, (unsigned long long)r->taken_back,
+	       (unsigned long long)r->taken_foreign, take_back_ns_per_free(r),
+	       (unsigned long long)r->lib_expired, (unsigned long long)r->lib_taken_back,
+	       (unsigned long long)r->lib_released,
+	       m != MODE_PGFREE && m != MODE_PGFREE_RELEASE ? 0 : o->rc.no_delay ? 0 :
+	       o->rc.batch_delay_us ? o->rc.batch_delay_us : PGFREE_DEFAULT_BATCH_DELAY_US);
 }
 
 static void usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [--mode=none|v5|pgfree|all] [--seconds=S] [--threads=N] "
-		"[--devices=M] [--walk-rate=R] [--walk-burst=B] [--pool=P] [--check] "
-		"[--no-wait] [--yield-wait] [--json]\n", argv0);
+	fprintf(stderr, "usage: %s [--mode=none|v5|pgfree|pgfree_release|all] [--seconds=S] "
+		"[--threads=N] [--devices=M] [--walk-rate=R] [--walk-burst=B] [--pool=P] "
+		"[--take-back-every=N] [--take-back-us=U] [--batch-delay-us=U] [--no-delay] "
+		"[--check] [--no-wait] [--yield-wait] [--json]\n", argv0);
 	exit(2);
 }
 
@@ -332,11 +376,12 @@ static unsigned long arg_ul(const char *argv0, const char *val, unsigned long lo
 
 int main(int argc, char **argv)
 {
-	bool run[MODE_COUNT] = { true, true, true };
+	bool run[MODE_COUNT] = { true, true, true, true };
 	struct result res[MODE_COUNT];
 	struct options o = {
 		.seconds = 2.0, .nr_cpus = 1, .nr_devs = 2, .pool_pages = POOL_PAGES,
 		.walk_rate = WALK_RATE, .walk_burst = WALK_BURST,
+		.rc = { .take_back_every = TAKE_BACK_EVERY },
 	};
 	bool check = false, json = false;
 	int status = 0;
@@ -346,10 +391,14 @@ int main(int argc, char **argv)
 		char *end;
 
 		if (!strncmp(a, "--mode=", 7)) {
+			bool any = false;
+
 			a += 7;
-			for (int m = 0; m < MODE_COUNT; m++)
+			for (int m = 0; m < MODE_COUNT; m++) {
 				run[m] = !strcmp(a, "all") || !strcmp(a, mode_name(m));
-			if (!run[MODE_NONE] && !run[MODE_V5] && !run[MODE_PGFREE])
+				any |= run[m];
+			}
+			if (!any)
 				usage(argv[0]);
 		} else if (!strncmp(a, "--seconds=", 10)) {
 			o.seconds = strtod(a + 10, &end);
@@ -366,6 +415,16 @@ int main(int argc, char **argv)
 		} else if (!strncmp(a, "--pool=", 7)) {
 			o.pool_pages = (unsigned int)arg_ul(argv[0], a + 7, POOL_MIN,
 							    POOL_MAX_TOTAL / MAX_CPUS);
+		} else if (!strncmp(a, "--take-back-every=", 18)) {
+			o.rc.take_back_every = (unsigned int)arg_ul(argv[0], a + 18, 0, 1000000ul);
+		} else if (!strncmp(a, "--take-back-us=", 15)) {
+			o.rc.take_back_us = (unsigned int)arg_ul(argv[0], a + 15, 1,
+								 PGFREE_MAX_TAKE_BACK_US);
+		} else if (!strncmp(a, "--batch-delay-us=", 17)) {
+			o.rc.batch_delay_us = (unsigned int)arg_ul(argv[0], a + 17, 1,
+								   PGFREE_MAX_BATCH_DELAY_US);
+		} else if (!strcmp(a, "--no-delay")) {
+			o.rc.no_delay = true;
 		} else if (!strcmp(a, "--check")) {
 			check = true;
 		} else if (!strcmp(a, "--no-wait")) {
@@ -391,9 +450,10 @@ int main(int argc, char **argv)
 		if (o.walk_rate)
 			printf("devices: %lu translations/s each, in bursts of %u\n",
 			       o.walk_rate, o.walk_burst);
-		printf("%-7s %7s %11s %12s %14s %14s %8s %10s %9s %8s\n", "mode", "seconds",
-		       "stale walks", "map+unmap/s", "tables freed/s", "translations/s",
-		       "flushes", "pool waits", "reuse p99", "dev CPU");
+		printf("%-14s %7s %11s %12s %14s %14s %8s %10s %9s %8s %10s\n", "mode",
+		       "seconds", "stale walks", "map+unmap/s", "tables freed/s",
+		       "translations/s", "flushes", "pool waits", "reuse p99", "dev CPU",
+		       "taken back");
 	}
 	for (int m = 0; m < MODE_COUNT; m++) {
 		struct result *r = &res[m];
@@ -409,13 +469,15 @@ int main(int argc, char **argv)
 		if (json)
 			print_json(m, r, &o);
 		else
-			printf("%-7s %7.2f %11llu %12.0f %14.0f %14.0f %8llu %10lu %7.0fus %7.1f%%\n",
+			printf("%-14s %7.2f %11llu %12.0f %14.0f %14.0f %8llu %10lu %7.0fus %7.1f%% "
+			       "%9.1f%%\n",
 			       mode_name(m), r->seconds, (unsigned long long)r->stale,
 			       (double)r->kernel_ops / r->seconds,
 			       (double)r->tables_freed / r->seconds,
 			       (double)r->translations / r->seconds,
 			       (unsigned long long)r->flushes, r->pool_waits,
-			       (double)r->reuse_p99_ns / 1e3, 100 * r->dev_cpu_share);
+			       (double)r->reuse_p99_ns / 1e3, 100 * r->dev_cpu_share,
+			       100 * per(r->taken_back, r->tables_freed));
 		fflush(stdout);
 		if (check && m == MODE_NONE && !r->stale) {
 			printf("check: FAIL: mode none saw no stale walk (the detector is blind)\n");
@@ -427,7 +489,19 @@ int main(int argc, char **argv)
 			status = 1;
 		}
 	}
-	if (check && !status)
-		printf("check: PASS: the bug shows without a flush and never with v5 or pgfree\n");
+	if (check && !status) {
+		const char *sep = " (";
+
+		printf("check: PASS:%s", run[MODE_NONE] ? " the bug shows without a flush" : "");
+		for (int m = MODE_NONE + 1; m < MODE_COUNT; m++)
+			if (run[m]) {
+				if (*sep == ' ')
+					printf("%s", run[MODE_NONE] ? ", and never with one" :
+					       " no stale walk with a flush");
+				printf("%s%s", sep, mode_name(m));
+				sep = ", ";
+			}
+		printf("%s\n", *sep == ',' ? ")" : "");
+	}
 	return status;
 }

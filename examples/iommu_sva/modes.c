@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "modes.h"
@@ -19,6 +20,7 @@ static const char *const mode_names[MODE_COUNT] = {
 	[MODE_NONE] = "none",
 	[MODE_V5] = "v5",
 	[MODE_PGFREE] = "pgfree",
+	[MODE_PGFREE_RELEASE] = "pgfree_release",
 };
 
 const char *mode_name(enum mode mode)
@@ -44,15 +46,14 @@ static int pgfree_iommu_flush(void *ctx, const struct pgfree_range *range)
 	return 0;
 }
 
-/* ->release(): the batch is flushed, the tables go back to the pool. */
+/* ->release(): the batch is flushed, the tables go back to the pool, on
+ * the drain thread (mode pgfree_release; in mode pgfree, the chains nobody
+ * took back in time, and at destroy). */
 static void pgfree_release(void *ctx, struct pgfree_llist_node *batch)
 {
 	struct reclaim *r = ctx;
-	struct ptdesc *pt, *next;
-	uint64_t now = pool_now_ns();
 
-	pgfree_llist_for_each_entry_safe(pt, next, batch, node)
-		pool_free_at(r->pool, pool_pfn(r->pool, pt), now);
+	pool_free_chain(r->pool, -1, batch, pool_now_ns(), NULL);
 }
 
 /**
@@ -61,20 +62,25 @@ static void pgfree_release(void *ctx, struct pgfree_llist_node *batch)
  * @mode: which
  * @pool: where freed tables go
  * @iommu: what is flushed
+ * @rc: the pgfree modes' settings
  *
  * Return: 0 or a negative errno.
  */
-int reclaim_start(struct reclaim *r, enum mode mode, struct pool *pool, struct iommu *iommu)
+int reclaim_start(struct reclaim *r, enum mode mode, struct pool *pool, struct iommu *iommu,
+		  const struct reclaim_cfg *rc)
 {
 	struct pgfree_config cfg = {
 		.ops = { .flush = pgfree_iommu_flush, .release = pgfree_release },
 		.ctx = r,
+		.flags = rc->no_delay ? PGFREE_F_NO_DELAY : 0,
+		.batch_delay_us = rc->no_delay ? 0 : rc->batch_delay_us,
 	};
 
 	r->mode = mode;
 	r->pool = pool;
 	r->iommu = iommu;
 	r->dom = NULL;
+	r->take_back_every = rc->take_back_every;
 	atomic_init(&r->has_consumer, false);
 	switch (mode) {
 	case MODE_V5: {
@@ -87,10 +93,66 @@ int reclaim_start(struct reclaim *r, enum mode mode, struct pool *pool, struct i
 		return err;
 	}
 	case MODE_PGFREE:
+		cfg.flags |= PGFREE_F_TAKE_BACK;
+		cfg.take_back_us = rc->take_back_us;
+		return pgfree_domain_create(&cfg, &r->dom);
+	case MODE_PGFREE_RELEASE:
 		return pgfree_domain_create(&cfg, &r->dom);
 	default:
 		return 0;
 	}
+}
+
+/*
+ * Take back this CPU's flushed tables: poison them and put them back in
+ * the pool, this thread's own frames on its private list (mode pgfree;
+ * the CPU thread @cpu only).  One call in FREE_SAMPLE is timed, counted on
+ * the calls so that the sample does not depend on what a call finds.
+ */
+static unsigned long take_back(struct reclaim *r, struct pt_cpu *cpu)
+{
+	bool timed = cpu->take_backs % FREE_SAMPLE == 0;
+	uint64_t t0 = timed ? pool_now_ns() : 0;
+	struct pgfree_chain c;
+	unsigned long foreign = 0;
+	long n;
+
+	cpu->take_backs++;
+	cpu->since_take_back = 0;
+	/* Acquire inside: the flush that covered these tables returned
+	 * before we poison them (lib/takeback.c). */
+	n = pgfree_take_back(r->dom, &c);
+	if (n < 0) {
+		fprintf(stderr, "pgfree_take_back: %s\n", pgfree_strerror((int)n));
+		abort();
+	}
+	if (n) {
+		pool_free_chain(r->pool, cpu->part, c.first, pool_now_ns(), &foreign);
+		cpu->taken_back += (uint64_t)n;
+		cpu->taken_foreign += foreign;
+	}
+	if (timed) {
+		cpu->take_back_ns += pool_now_ns() - t0;
+		cpu->take_back_sampled++;
+	}
+	return (unsigned long)n;
+}
+
+/**
+ * reclaim_refill() - give a dry CPU thread its flushed tables back
+ * @ctx: the struct reclaim
+ * @cpu: the calling CPU thread, whose part is dry
+ *
+ * The pagetable's ->refill(): mode pgfree takes back; the other modes
+ * have nothing to take.
+ *
+ * Return: the frames put back.
+ */
+unsigned long reclaim_refill(void *ctx, struct pt_cpu *cpu)
+{
+	struct reclaim *r = ctx;
+
+	return r->mode == MODE_PGFREE ? take_back(r, cpu) : 0;
 }
 
 /**
@@ -114,6 +176,7 @@ void reclaim_free_table(void *ctx, struct pt_cpu *cpu, unsigned int pfn)
 		v5_free_table(&r->v5, cpu, pfn, timed);
 		break;
 	case MODE_PGFREE:
+	case MODE_PGFREE_RELEASE:
 		/* Release semantics: the unlink before the flush (point 1
 		 * of iommu.c). */
 		err = pgfree_defer(r->dom, &r->pool->desc[pfn].node);
@@ -130,6 +193,11 @@ void reclaim_free_table(void *ctx, struct pt_cpu *cpu, unsigned int pfn)
 		cpu->free_ns += pool_now_ns() - t0;
 		cpu->sampled++;
 	}
+	/* After the free, and timed apart from it: the take-back is the
+	 * per-CPU pool's refill, not part of the free call. */
+	if (r->mode == MODE_PGFREE && r->take_back_every &&
+	    ++cpu->since_take_back >= r->take_back_every)
+		take_back(r, cpu);
 }
 
 /**
@@ -152,14 +220,19 @@ uint64_t reclaim_consumer_cpu_ns(struct reclaim *r)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Wake-ups of the drain thread (pgfree); v5 counts its own per CPU thread. */
-uint64_t reclaim_wakeups(struct reclaim *r)
+/**
+ * reclaim_lib_stats() - the pgfree domain's counters (wake-ups of the drain
+ *	thread, descriptors taken back and released)
+ * @r: the state, before reclaim_stop()
+ * @st: filled; zeroed for the modes without a domain (v5 counts its
+ *	wake-ups per CPU thread)
+ *
+ * Return: 0 or a negative errno of pgfree_stats().
+ */
+int reclaim_lib_stats(struct reclaim *r, struct pgfree_stats *st)
 {
-	struct pgfree_stats st;
-
-	if (r->mode != MODE_PGFREE || pgfree_stats(r->dom, &st))
-		return 0;
-	return st.wakeups;
+	memset(st, 0, sizeof(*st));
+	return r->dom ? pgfree_stats(r->dom, st) : 0;
 }
 
 /**
@@ -177,6 +250,7 @@ int reclaim_stop(struct reclaim *r)
 		v5_stop(&r->v5);
 		return 0;
 	case MODE_PGFREE:
+	case MODE_PGFREE_RELEASE:
 		return pgfree_domain_destroy(r->dom);
 	default:
 		return 0;

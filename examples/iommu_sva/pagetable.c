@@ -27,6 +27,11 @@ static unsigned int pt_alloc_frame(struct pt_cpu *cpu)
 
 	if (pfn >= 0)
 		return (unsigned int)pfn;
+	/* The mode may hold flushed frames for this thread (pgfree's
+	 * take-back): a dry part is when it must not wait for them. */
+	if (cpu->pt->refill && cpu->pt->refill(cpu->pt->ctx, cpu) &&
+	    (pfn = pool_alloc(cpu->pt->pool, cpu->part)) >= 0)
+		return (unsigned int)pfn;
 	/* Dry: count the wait and its length (what the frames' late return
 	 * costs the CPU thread). */
 	cpu->pool_dry++;
@@ -34,6 +39,8 @@ static unsigned int pt_alloc_frame(struct pt_cpu *cpu)
 	do {
 		cpu->pool_waits++;
 		sched_yield();
+		if (cpu->pt->refill)
+			cpu->pt->refill(cpu->pt->ctx, cpu);
 	} while ((pfn = pool_alloc(cpu->pt->pool, cpu->part)) < 0);
 	cpu->pool_wait_ns += pool_now_ns() - t0;
 	return (unsigned int)pfn;

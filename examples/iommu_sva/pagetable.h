@@ -59,6 +59,14 @@ static inline unsigned int pt_index(uint64_t va, int level)
  * @lock_wait_ns: of which waiting for a lock (v5)
  * @lock_hold_ns: of which holding it (v5)
  * @wakeups: wake-ups of the v5 worker this thread did
+ * @take_backs: pgfree_take_back() calls (mode pgfree)
+ * @taken_back: tables they returned, poisoned and put back by this thread
+ * @taken_foreign: of which frames of another thread's part (a thread that
+ *	ran on a CPU whose list another thread had deferred to)
+ * @take_back_sampled: take-backs timed (one in FREE_SAMPLE, counted on
+ *	@take_backs, so that the sample does not depend on when frames come)
+ * @take_back_ns: wall time inside those, poisoning included
+ * @since_take_back: frees since this thread last took back
  *
  * Private to its thread; read after join.
  */
@@ -69,6 +77,8 @@ struct pt_cpu {
 	unsigned long pool_waits, pool_dry;
 	uint64_t pool_wait_ns;
 	uint64_t sampled, free_ns, lock_wait_ns, lock_hold_ns, wakeups;
+	uint64_t take_backs, taken_back, taken_foreign, take_back_sampled, take_back_ns;
+	unsigned int since_take_back;
 };
 
 #define FREE_SAMPLE	16	/* time one free in this many */
@@ -79,7 +89,10 @@ struct pt_cpu {
  * @root: the PGD's entry (frame and generation); never freed
  * @free_table: how an emptied, already unlinked table is freed: the mode
  *	under test (at once, the v5 list, or pgfree_defer())
- * @ctx: passed to @free_table
+ * @refill: optional: called by a CPU thread whose pool part is dry, before
+ *	it waits (and on every round of the wait), to get frames back from
+ *	the mode (pgfree's take-back); returns how many it put back
+ * @ctx: passed to @free_table and @refill
  *
  * Several CPU threads call pt_map() and pt_unmap(), each on its own PGD
  * entries only (disjoint subtrees, as vmalloc areas of different CPUs or
@@ -92,6 +105,7 @@ struct pagetable {
 	struct pool *pool;
 	uint64_t root;
 	void (*free_table)(void *ctx, struct pt_cpu *cpu, unsigned int pfn);
+	unsigned long (*refill)(void *ctx, struct pt_cpu *cpu);
 	void *ctx;
 };
 

@@ -3,11 +3,16 @@
  * pool.c: the page allocator of the iommu_sva example.
  *
  * One thread allocates from each part (its CPU thread); any thread frees
- * (the CPU thread itself in mode "none" and for data pages, the v5 worker
- * or pgfree's drain thread for tables otherwise).  Frees go on the part's
- * lock-less list (pgfree's llist, the kernel's semantics: many adders, one
- * del_all taker), which the owner empties into its private list when that
- * runs dry; so the allocator needs no lock.
+ * (the CPU thread itself in mode "none" and for data pages; for tables the
+ * v5 worker, pgfree's drain thread in mode pgfree_release, or in mode
+ * pgfree the CPU thread that takes the flushed tables back).  Frees go on
+ * the part's lock-less list (pgfree's llist, the kernel's semantics: many
+ * adders, one del_all taker), which the owner empties into its private list
+ * when that runs dry; so the allocator needs no lock.  A CPU thread that
+ * frees frames of its own part (pool_free_chain() with its part) puts them
+ * straight on its private list: no atomic, and the frames it just poisoned
+ * are reused from its own cache first, as the kernel's per-CPU page lists
+ * reuse the hottest page first.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -208,6 +213,69 @@ void pool_free_at(struct pool *pool, unsigned int pfn, uint64_t now_ns)
 void pool_free(struct pool *pool, unsigned int pfn)
 {
 	pool_free_at(pool, pfn, pool->desc[pfn].unlinked_ns ? pool_now_ns() : 0);
+}
+
+/**
+ * pool_free_chain() - poison a chain of frames and give each back to its part
+ * @pool: the pool
+ * @owner: the caller's part, or -1.  With a part, the caller must be that
+ *	part's owner thread: the chain's frames of that part go on its
+ *	private list (no atomic: only the owner reads or writes it).  With
+ *	-1 (any thread), every frame goes on its part's return list.
+ * @first: the chain: frames the caller holds, linked through ->next, NULL
+ *	at the end (a batch of pgfree's ->release(), or a chain that
+ *	pgfree_take_back() returned)
+ * @now_ns: pool_now_ns() of the caller, for the reuse time of tables
+ * @foreign: if not NULL, set to how many frames were not of @owner's part
+ *	(0 with -1)
+ *
+ * Each frame is poisoned (pool_poison()) before it is put anywhere.  The
+ * frames that go to a return list are put one run at a time: consecutive
+ * frames of one part make one chain and one release CAS
+ * (pool_part_put()), whose pairing with the owner's acquire in
+ * pool_alloc() orders their poisoning before their reuse.  On the private
+ * list the owner's own program order does.
+ *
+ * Return: the number of frames.
+ */
+unsigned long pool_free_chain(struct pool *pool, long owner, struct pgfree_llist_node *first,
+			      uint64_t now_ns, unsigned long *foreign)
+{
+	struct pgfree_llist_node *node, *next, *run = NULL, *run_last = NULL;
+	struct pool_part *own = owner >= 0 ? &pool->part[owner] : NULL;
+	unsigned int run_part = 0;
+	unsigned long n = 0, other = 0;
+
+	for (node = first; node; node = next) {
+		struct ptdesc *pt = pgfree_llist_entry(node, struct ptdesc, node);
+
+		next = node->next;
+		pool_poison(pool, pool_pfn(pool, pt), now_ns);
+		n++;
+		if (own && pt->part == (unsigned int)owner) {
+			node->next = own->cache;
+			own->cache = node;
+			continue;
+		}
+		other++;
+		if (run && pt->part != run_part) {
+			pool_part_put(pool, run_part, run, run_last);
+			run = NULL;
+		}
+		if (!run) {
+			node->next = NULL;
+			run_last = node;
+			run_part = pt->part;
+		} else {
+			node->next = run;
+		}
+		run = node;
+	}
+	if (run)
+		pool_part_put(pool, run_part, run, run_last);
+	if (foreign)
+		*foreign = own ? other : 0;
+	return n;
 }
 
 /**

@@ -12,11 +12,16 @@
  * that still holds a pointer to it can tell, exactly, that it does.
  *
  * Concurrency:
- *   pool_alloc(part)   the part's owner thread only
- *   pool_poison()      the frame's owner (the one thread freeing it)
- *   pool_part_put()    any thread (lock-less add to the part's return list)
- *   pool_free*()       any thread (pool_poison() + pool_part_put())
- *   pool_reuse_*()     after the freeing threads are joined
+ *   pool_alloc(part)        the part's owner thread only
+ *   pool_poison()           the thread holding the frame (the one freeing it:
+ *                           its CPU thread, the v5 worker, pgfree's drain,
+ *                           or the CPU thread that took it back)
+ *   pool_part_put()         any thread (lock-less add to the part's return list)
+ *   pool_free*()            any thread (pool_poison() + pool_part_put())
+ *   pool_free_chain(-1)     any thread (the same, one put per run of a part)
+ *   pool_free_chain(part)   the part's owner thread only (its frames go on
+ *                           its private list)
+ *   pool_reuse_*()          after the freeing threads are joined
  */
 #ifndef IOMMU_SVA_POOL_H
 #define IOMMU_SVA_POOL_H
@@ -52,7 +57,9 @@ typedef _Atomic uint64_t pte_t;
  *	pointer to a table carries the generation the table had when it was
  *	linked; a device compares the two after reading through the pointer.
  *	Written only by the page's owner (the one thread freeing it); read by
- *	the devices.
+ *	the devices.  "The page's owner" here is whichever thread holds the
+ *	freed frame: no two do at once (the free path hands it on with a
+ *	release that the next holder's acquire pairs with).
  * @nr_present: present entries, while the page is a table; its CPU thread only
  * @part: the pool part the frame belongs to (fixed)
  * @unlinked_ns: CLOCK_MONOTONIC time the table was unlinked, 0 for a data
@@ -107,6 +114,8 @@ void pool_part_put(struct pool *pool, unsigned int part, struct pgfree_llist_nod
 		   struct pgfree_llist_node *last);
 void pool_free_at(struct pool *pool, unsigned int pfn, uint64_t now_ns);
 void pool_free(struct pool *pool, unsigned int pfn);
+unsigned long pool_free_chain(struct pool *pool, long owner, struct pgfree_llist_node *first,
+			      uint64_t now_ns, unsigned long *foreign);
 uint64_t pool_reuse_quantile_ns(const struct pool *pool, double q);
 long pool_low_water(const struct pool *pool);
 uint64_t pool_now_ns(void);

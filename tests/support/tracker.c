@@ -45,6 +45,7 @@ struct pgfree_config tracker_config(struct tracker *t, unsigned int design, unsi
 	cfg.ops.give_back = tracker_give_back;
 	cfg.ops.range_of = t->use_range ? tracker_range_of : NULL;
 	cfg.ctx = t;
+	t->take_back = flags & PGFREE_F_TAKE_BACK;
 	return cfg;
 }
 
@@ -249,7 +250,7 @@ void tracker_release(void *ctx, struct pgfree_llist_node *batch)
 
 	/* _safe: a re-defer rewrites d->node.next. */
 	pgfree_llist_for_each_entry_safe(d, tmp, batch, node) {
-		tracker_check_one(t, d, ok_start, rs, re, true);
+		tracker_check_one(t, d, ok_start, rs, re, !t->take_back);
 		n++;
 		if (d->redefer) {
 			struct pgfree_domain *dom = atomic_load(&t->dom);

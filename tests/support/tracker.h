@@ -106,6 +106,9 @@ typedef void (*tracker_release_hook)(struct tracker *t, struct pgfree_llist_node
  * @taken_back: descriptors taken back with tracker_take_back()
  * @chain_calls: ->release_chain() calls
  * @nr_lists: when not 0, ->release_chain()'s list must be below it
+ * @take_back: a PGFREE_F_TAKE_BACK domain (tracker_config() sets it): what
+ *	->release() gets may have waited for take-back since an earlier flush,
+ *	so its range is not checked against the last one
  * @violations: invariant violations seen
  * @msg_state: 0, 1 while the first message is written, 2 once it is
  * @msg: the first violation's description
@@ -141,6 +144,7 @@ struct tracker {
 	_Atomic uint64_t taken_back;
 	_Atomic uint64_t chain_calls;
 	unsigned int nr_lists;
+	bool take_back;
 
 	_Atomic uint64_t violations;
 	_Atomic int msg_state;

@@ -210,16 +210,23 @@ static struct {
 static void replay_failed(void);
 #endif
 
+/* One line on stderr: @prefix, then the message. */
+__attribute__((format(printf, 2, 0)))
+static void fz_vprint(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 __attribute__((format(printf, 1, 2), noreturn))
 static void fz_fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "pgfree fuzz_api: VIOLATION: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fz_vprint("pgfree fuzz_api: VIOLATION: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 #ifdef PGFREE_FUZZ_REPLAY
 	replay_failed();
 #endif
@@ -238,11 +245,9 @@ static void fz_trace(const char *fmt, ...)
 		fz_tracing = getenv("PGFREE_FUZZ_TRACE") != NULL;
 	if (!fz_tracing)
 		return;
-	fprintf(stderr, "fuzz_api: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fz_vprint("fuzz_api: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 #define FZ_CHECK(cond, ...)				\

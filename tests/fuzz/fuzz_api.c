@@ -4,28 +4,57 @@
  *
  * Each input is decoded into a sequence of calls on up to two domain slots
  * (create with configurations valid and invalid, defer, defer_wait, drain,
- * barrier, barrier_timeout, stats, destroy, destroy_timeout, misuse such as
- * a NULL node, a call after destroy, a double defer) over a small pool of
- * descriptors, with flush failures and give-ups switched on and off by the
- * input.  The harness keeps its own model of every descriptor (how often it
- * was accepted, how often it came back through ->release() or
- * ->give_back()) and of every domain, and checks each call's result against
- * the contract in pgfree.h:
+ * barrier, barrier_timeout, stats, destroy, destroy_timeout, take_back,
+ * misuse such as a NULL node, a call after destroy, a double defer) over a
+ * small pool of descriptors, with flush failures and give-ups switched on
+ * and off by the input.  Configurations include take-back
+ * (PGFREE_F_TAKE_BACK, take_back_us) and ->release_chain() with or without
+ * ->release().  The harness keeps its own model of every descriptor (how
+ * often it was accepted, how often it came back through ->release(),
+ * ->release_chain(), ->give_back() or pgfree_take_back(), whether a
+ * successful drain of its domain covered it since its defer) and of every
+ * domain, and checks each call's result against the contract in pgfree.h:
  *
  *   - an invalid configuration gives -EINVAL and no domain;
  *   - every call returns one of the errors documented for it, and
  *     pgfree_strerror() describes each one;
  *   - after a successful pgfree_drain(), a barrier, or destroy, everything
- *     deferred to that domain before the call came back;
- *   - pgfree_stats(): deferred == released + given_back + backlog, and
- *     deferred is exactly what this harness had accepted;
+ *     deferred to that domain before the call came back; on a take-back
+ *     domain, after a drain or barrier, what has not come back waits for
+ *     take-back (destroy still brings everything back);
+ *   - every descriptor released, given back or taken back was covered by a
+ *     ->flush() that began after its defer, returned 0, and whose range
+ *     holds the descriptor's (this harness's own record of every good
+ *     flush: stronger than the tracker's "the last good flush", and right
+ *     for a chain that waited for take-back through later flushes);
+ *   - pgfree_take_back(): -EINVAL without PGFREE_F_TAKE_BACK or with a NULL
+ *     argument, -ESHUTDOWN after destroy; otherwise its count is the
+ *     chain's length, its last node is the chain's last (->next NULL), its
+ *     list is one of the domain's, and every descriptor in it is one the
+ *     harness deferred to that domain and has not had back since; on a
+ *     domain without a drain thread each was covered by one of the
+ *     harness's successful drains, and on one with a single list it gets
+ *     every such descriptor not released since (nothing else drains there);
+ *   - ->release_chain(): its count and last node (the tracker), its list
+ *     one of the domain's; ->release() is never called when it is set;
+ *   - pgfree_drain() on a domain without a drain thread returns exactly
+ *     what it had queued (at least 1 and at most that on a take-back domain
+ *     that does not walk its chains);
+ *   - pgfree_stats(): deferred == released + given_back + taken_back +
+ *     backlog; deferred is exactly what this harness had accepted, but on a
+ *     take-back domain less the descriptors that wait for take-back (none
+ *     of those counters holds them): without a drain thread, exactly the
+ *     ones the model has flushed and not had back, and backlog exactly the
+ *     rest of those not back; taken_back is what the harness took back;
+ *     take_back_expired <= released, and both 0 without take-back;
  *   - with PGFREE_F_BOUNDED and only pgfree_defer_wait() used, the backlog
  *     never exceeds backlog_max rounded up to a multiple of the lists;
  *   - a double defer gives -EEXIST in a PGFREE_DEBUG library (in other
  *     builds the harness never makes one: it would corrupt the lists);
  *   - at the end (every domain destroyed) each descriptor came back exactly
- *     as often as it was accepted, and the tracker (support/tracker.h) saw
- *     no release before a successful flush that began after the defer.
+ *     as often as it was accepted (released, given back or taken back), and
+ *     the tracker (support/tracker.h) saw no release or take-back before a
+ *     successful flush that began after the defer.
  * Any violation prints what went wrong and aborts, which libFuzzer reports
  * as a crash with the input that caused it.
  *
@@ -38,6 +67,13 @@
  * Threads: the harness calls pgfree from one thread; the callbacks run in
  * the drain threads (or in the harness's thread).  The atomics below are
  * how the two sides talk; each says why its order suffices.
+ *
+ * The tracker checks each released descriptor's range against the last
+ * good flush only, which a take-back domain with ->range_of() does not
+ * satisfy: a chain that waited for take-back is released (expired) in a
+ * later drain, after flushes of other ranges.  For those domains the
+ * tracker is shown [0, PGFREE_FLUSH_ALL) and the flush history below
+ * checks the ranges instead.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -70,10 +106,11 @@
 #define FZ_MAX_INST 6		/* domains created per input */
 #define FZ_NDESC 24		/* the descriptor pool */
 #define FZ_MAX_OPS 200		/* calls per input: keep each input fast */
+#define FZ_HIST 2048		/* good flushes recorded per domain */
 
 #define FZ_FLAGS_KNOWN                                                                  \
 	(PGFREE_F_NO_THREAD | PGFREE_F_NO_DELAY | PGFREE_F_THREAD_FALLBACK | PGFREE_F_BOUNDED | \
-	 PGFREE_F_NO_RSEQ | PGFREE_F_RSEQ | PGFREE_F_TAS_LOCK)
+	 PGFREE_F_NO_RSEQ | PGFREE_F_RSEQ | PGFREE_F_TAS_LOCK | PGFREE_F_TAKE_BACK)
 
 /**
  * struct fz_desc - a descriptor of the pool
@@ -85,12 +122,30 @@
  *	seen back (in == out) may be written and deferred again without a
  *	race with the callback that returned it
  * @owner: the instance it was last deferred to, -1 if never
+ * @flushed: a successful drain or barrier of @owner returned since the
+ *	last defer (harness thread only): it was flushed, and if it is not
+ *	back it waits for take-back
+ * @taken: times pgfree_take_back() handed it back (harness thread only)
  */
 struct fz_desc {
 	struct tdesc td;
 	uint32_t in;
 	_Atomic uint32_t out;
 	int owner;
+	bool flushed;
+	uint32_t taken;
+};
+
+/**
+ * struct fz_flushrec - a ->flush() that returned 0
+ * @start: the tracker's clock at its entry (compared with a defer's stamp)
+ * @start_addr: its range
+ * @end_addr: its range
+ */
+struct fz_flushrec {
+	uint64_t start;
+	uintptr_t start_addr;
+	uintptr_t end_addr;
 };
 
 /**
@@ -108,6 +163,14 @@ struct fz_desc {
  * @plain_defers: of which by pgfree_defer() (the bound is then not exact)
  * @live: not destroyed
  * @hook: ->flush() calls consumer calls on its own domain (-EDEADLK)
+ * @taken: descriptors taken back with pgfree_take_back() (harness only)
+ * @hist: the flushes that returned 0, oldest first; written by ->flush()
+ *	only (never two at once on a domain), read by the release callbacks
+ *	(after the flush, same drain) and by the harness after a take-back
+ * @nhist: entries of @hist written; stored with release order after the
+ *	entry, loaded with acquire before reading entries, so a reader sees
+ *	whole entries.  Stops at FZ_HIST (then @hist_full is set, relaxed: it
+ *	only turns the check off)
  */
 struct fz_inst {
 	struct tracker t;
@@ -120,6 +183,10 @@ struct fz_inst {
 	uint64_t plain_defers;
 	bool live;
 	bool hook;
+	uint64_t taken;
+	struct fz_flushrec hist[FZ_HIST];
+	_Atomic uint32_t nhist;
+	_Atomic bool hist_full;
 };
 
 struct fz_state {
@@ -136,20 +203,51 @@ static struct fz_state fz;
 
 /* Totals over all inputs, for the replay driver's summary line. */
 static struct {
-	unsigned long long ops, domains, accepted, back;
+	unsigned long long ops, domains, accepted, back, taken, tb_domains, take_backs;
 } fz_total;
+
+#ifdef PGFREE_FUZZ_REPLAY
+static void replay_failed(void);
+#endif
+
+/* One line on stderr: @prefix, then the message. */
+__attribute__((format(printf, 2, 0)))
+static void fz_vprint(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
 
 __attribute__((format(printf, 1, 2), noreturn))
 static void fz_fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "pgfree fuzz_api: VIOLATION: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fz_vprint("pgfree fuzz_api: VIOLATION: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+#ifdef PGFREE_FUZZ_REPLAY
+	replay_failed();
+#endif
 	abort();
+}
+
+/* PGFREE_FUZZ_TRACE set: print each call as it is made (to read a failing input). */
+static int fz_tracing = -1;
+
+__attribute__((format(printf, 1, 2)))
+static void fz_trace(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fz_tracing < 0)
+		fz_tracing = getenv("PGFREE_FUZZ_TRACE") != NULL;
+	if (!fz_tracing)
+		return;
+	va_start(ap, fmt);
+	fz_vprint("fuzz_api: ", fmt, ap);
+	va_end(ap);
 }
 
 #define FZ_CHECK(cond, ...)				\
@@ -195,10 +293,23 @@ static void fz_mark_out(struct pgfree_llist_node *batch)
 	}
 }
 
+static bool inst_take_back(const struct fz_inst *in)
+{
+	return in->cfg.flags & PGFREE_F_TAKE_BACK;
+}
+
+static bool inst_no_thread(const struct fz_inst *in)
+{
+	return in->cfg.flags & PGFREE_F_NO_THREAD;
+}
+
 static int fz_flush(void *ctx, const struct pgfree_range *range)
 {
+	static const struct pgfree_range all = { 0, PGFREE_FLUSH_ALL };
 	struct fz_inst *in = inst_of_ctx(ctx);
 	int budget = atomic_load_explicit(&in->fail_budget, memory_order_relaxed);
+	uint32_t n;
+	int err;
 
 	/* Relaxed: see struct fz_inst.fail_budget. */
 	while (budget > 0 &&
@@ -207,14 +318,78 @@ static int fz_flush(void *ctx, const struct pgfree_range *range)
 		;
 	if (budget > 0)
 		return atomic_load_explicit(&in->fail_err, memory_order_relaxed);
-	return tracker_flush(ctx, range);
+	/* See the comment at the top: the history checks those ranges. */
+	err = tracker_flush(ctx, inst_take_back(in) && range && in->t.use_range ? &all : range);
+	if (err || !range)
+		return err;
+	/* Relaxed: only this callback writes it, never two at once. */
+	n = atomic_load_explicit(&in->nhist, memory_order_relaxed);
+	if (n == FZ_HIST) {
+		atomic_store_explicit(&in->hist_full, true, memory_order_relaxed);
+		return 0;
+	}
+	/* The start of this flush: tracker_flush() just published it. */
+	in->hist[n].start = atomic_load_explicit(&in->t.last_ok_flush_start, memory_order_relaxed);
+	in->hist[n].start_addr = range->start;
+	in->hist[n].end_addr = range->end;
+	/* Release: see struct fz_inst.nhist. */
+	atomic_store_explicit(&in->nhist, n + 1, memory_order_release);
+	return 0;
+}
+
+/*
+ * Was @d covered by a good flush that began after its defer?  The flush
+ * must cover its range, or everything when its range is unknown or the
+ * domain has no ->range_of().  Any thread; aborts on a violation.
+ */
+static void fz_check_flushed(struct fz_inst *in, const struct fz_desc *d, const char *what)
+{
+	/* Acquire: see struct fz_inst.nhist. */
+	uint32_t n = atomic_load_explicit(&in->nhist, memory_order_acquire);
+	bool known = in->t.use_range && d->td.range.start != d->td.range.end;
+
+	if (atomic_load_explicit(&in->hist_full, memory_order_relaxed))
+		return;
+	for (uint32_t k = n; k-- > 0;) {
+		const struct fz_flushrec *f = &in->hist[k];
+
+		if (f->start <= d->td.stamp)
+			break;		/* older flushes began earlier still */
+		if (known ? f->start_addr <= d->td.range.start && d->td.range.end <= f->end_addr :
+			    f->start_addr == 0 && f->end_addr == PGFREE_FLUSH_ALL)
+			return;
+	}
+	fz_fail("domain %d (%s, flags %#x): descriptor %u %s with no good flush begun after "
+		"its defer (stamp %llu) that covers [%#llx, %#llx) (%u good flushes)",
+		(int)(in - fz.inst), pgfree_design_name(in->cfg.design), in->cfg.flags,
+		d->td.seq, what, (unsigned long long)d->td.stamp,
+		(unsigned long long)d->td.range.start, (unsigned long long)d->td.range.end, n);
+}
+
+static void fz_check_batch(struct fz_inst *in, struct pgfree_llist_node *batch, const char *what)
+{
+	for (struct pgfree_llist_node *n = batch; n; n = n->next)
+		fz_check_flushed(in, desc_of(n), what);
 }
 
 static void fz_release(void *ctx, struct pgfree_llist_node *batch)
 {
+	struct fz_inst *in = inst_of_ctx(ctx);
+
+	if (in->cfg.ops.release_chain)
+		tracker_violation(ctx, "->release() called on a domain with ->release_chain()");
+	fz_check_batch(in, batch, "released");
 	/* No re-defers are set up, so the tracker leaves the chain intact. */
 	tracker_release(ctx, batch);
 	fz_mark_out(batch);
+}
+
+static void fz_release_chain(void *ctx, const struct pgfree_chain *chain)
+{
+	fz_check_batch(inst_of_ctx(ctx), chain->first, "released");
+	/* Count, last node and list (nr_lists, set at create). */
+	tracker_release_chain(ctx, chain);
+	fz_mark_out(chain->first);
 }
 
 static void fz_give_back(void *ctx, struct pgfree_llist_node *batch)
@@ -236,6 +411,9 @@ static void fz_flush_hook(struct tracker *t)
 		tracker_violation(t, "pgfree_drain() inside ->flush() returned %ld", r);
 	if ((r = pgfree_barrier_timeout(dom, 1000)) != -EDEADLK)
 		tracker_violation(t, "pgfree_barrier_timeout() inside ->flush() returned %ld", r);
+	/* Allowed from a callback; with a NULL chain it must refuse, untouched. */
+	if ((r = pgfree_take_back(dom, NULL)) != -EINVAL)
+		tracker_violation(t, "pgfree_take_back(dom, NULL) inside ->flush() gave %ld", r);
 }
 
 /* Harness side: has the descriptor come back as often as it went out? */
@@ -258,6 +436,46 @@ static void check_all_back(int ii, const char *after)
 	}
 }
 
+/*
+ * After a successful drain or barrier of instance @ii: on a plain domain
+ * everything deferred to it came back; on a take-back domain what has not
+ * waits for take-back, flushed (struct fz_desc.flushed).
+ */
+static void check_drained(int ii, const char *after)
+{
+	if (!inst_take_back(&fz.inst[ii])) {
+		check_all_back(ii, after);
+		return;
+	}
+	for (int i = 0; i < FZ_NDESC; i++)
+		if (fz.desc[i].owner == ii && !desc_free(&fz.desc[i]))
+			fz.desc[i].flushed = true;
+}
+
+/* Descriptors of instance @ii not back: queued (not known flushed), or flushed. */
+static unsigned int count_held(int ii, bool flushed)
+{
+	unsigned int n = 0;
+
+	for (int i = 0; i < FZ_NDESC; i++)
+		n += fz.desc[i].owner == ii && !desc_free(&fz.desc[i]) &&
+		     fz.desc[i].flushed == flushed;
+	return n;
+}
+
+/*
+ * A flush of a thread-less take-back domain gave its batch up: what was
+ * queued came back through ->give_back(), and only flushed descriptors,
+ * waiting for take-back, may still be out.
+ */
+static void check_given_up(int ii, const char *after)
+{
+	unsigned int n = count_held(ii, false);
+
+	FZ_CHECK(n == 0, "after %s gave up on domain %d (flags %#x): %u queued descriptors "
+		 "neither given back nor flushed", after, ii, fz.inst[ii].cfg.flags, n);
+}
+
 /* The lists a domain shares its mark between (pgfree.h, backlog_max). */
 static unsigned int fz_lists(const struct pgfree_config *cfg)
 {
@@ -273,9 +491,12 @@ static unsigned int fz_lists(const struct pgfree_config *cfg)
 
 static bool config_valid(const struct pgfree_config *c)
 {
+	bool lockless = c->design == PGFREE_DESIGN_PERCPU ||
+			c->design == PGFREE_DESIGN_GLOBAL_LLIST;
+
 	if (c->design >= PGFREE_DESIGN_COUNT || (c->flags & ~FZ_FLAGS_KNOWN))
 		return false;
-	if (!c->ops.flush || !c->ops.release)
+	if (!c->ops.flush || (!c->ops.release && !c->ops.release_chain))
 		return false;
 	if (c->nr_slots > PGFREE_MAX_SLOTS || c->batch_delay_us > PGFREE_MAX_BATCH_DELAY_US ||
 	    c->backlog_max > PGFREE_MAX_BACKLOG)
@@ -292,19 +513,40 @@ static bool config_valid(const struct pgfree_config *c)
 	if ((c->flags & PGFREE_F_TAS_LOCK) && c->design != PGFREE_DESIGN_V5 &&
 	    c->design != PGFREE_DESIGN_V3)
 		return false;
+	/* Take-back: the lock-less designs, no exact bound; its time needs it. */
+	if ((c->flags & PGFREE_F_TAKE_BACK) && (!lockless || (c->flags & PGFREE_F_BOUNDED)))
+		return false;
+	if (c->take_back_us > PGFREE_MAX_TAKE_BACK_US ||
+	    (c->take_back_us && !(c->flags & PGFREE_F_TAKE_BACK)))
+		return false;
 	return true;
+}
+
+/* take_back_us from a byte: the default, short, about the limit, over it. */
+static unsigned int take_back_us_of(uint8_t b)
+{
+	switch (b & 3) {
+	case 0:
+		return 0;
+	case 1:
+		return b >> 2;			/* 0 to 63 us: chains often expire */
+	case 2:
+		return PGFREE_MAX_TAKE_BACK_US - (b >> 2);	/* never within an input */
+	default:
+		return PGFREE_MAX_TAKE_BACK_US + (b >> 2);	/* invalid but for 0 */
+	}
 }
 
 static void op_create(int s)
 {
-	uint8_t b[8];
+	uint8_t b[9];
 	struct fz_inst *in;
 	struct pgfree_domain *dom = (struct pgfree_domain *)&fz;	/* must be overwritten */
 	const char *name;
 	bool valid;
 	int err;
 
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 9; i++)
 		b[i] = fz_byte();
 	if (fz.slot[s] >= 0 && fz.inst[fz.slot[s]].live)
 		return;
@@ -317,7 +559,8 @@ static void op_create(int s)
 	in->cfg = tracker_config(&in->t, b[0] % (PGFREE_DESIGN_COUNT + 2),
 				 (b[1] & 0xf) | ((b[7] & 2) ? PGFREE_F_NO_RSEQ : 0) |
 					 ((b[7] & 4) ? PGFREE_F_RSEQ : 0) |
-					 ((b[7] & 8) ? PGFREE_F_TAS_LOCK : 0));
+					 ((b[7] & 8) ? PGFREE_F_TAS_LOCK : 0) |
+					 ((b[7] & 0x10) ? PGFREE_F_TAKE_BACK : 0));
 	if (b[1] & 0x80)
 		in->cfg.flags |= 0x1000u << ((b[1] >> 4) & 7);	/* unknown flag */
 	in->cfg.nr_slots = b[2] < 250 ? b[2] % 9u : PGFREE_MAX_SLOTS + (b[2] - 250u);
@@ -333,6 +576,9 @@ static void op_create(int s)
 		in->cfg.ops.flush = NULL;
 	if ((b[6] & 0xe0) == 0xe0)
 		in->cfg.ops.release = NULL;
+	if (b[7] & 0x20)
+		in->cfg.ops.release_chain = fz_release_chain;
+	in->cfg.take_back_us = take_back_us_of(b[8]);
 	in->hook = b[7] & 1;
 	if (in->hook)
 		in->t.flush_hook = fz_flush_hook;
@@ -359,6 +605,13 @@ static void op_create(int s)
 	valid = config_valid(&in->cfg);
 	err = tracker_create(&in->t, &in->cfg, &dom);
 	fz_strerror(err);
+	fz_trace("create slot %d: %s flags %#x slots %u delay %u backlog %u take_back_us %u%s%s%s "
+		 "-> %d (%s) as domain %d", s, name ? name : "?", in->cfg.flags, in->cfg.nr_slots,
+		 in->cfg.batch_delay_us, in->cfg.backlog_max, in->cfg.take_back_us,
+		 in->cfg.ops.release ? "" : " no-release",
+		 in->cfg.ops.release_chain ? " release_chain" : "",
+		 in->cfg.ops.range_of ? " range_of" : "", err, valid ? "valid" : "invalid",
+		 err ? -1 : fz.ninst);
 	if (!valid) {
 		FZ_CHECK(err == -EINVAL && !dom, "invalid config (design %u flags %#x slots %u "
 			 "delay %u backlog %u) gave %d, dom %p", in->cfg.design, in->cfg.flags,
@@ -372,6 +625,9 @@ static void op_create(int s)
 	in->dom = dom;
 	in->live = true;
 	fz.slot[s] = fz.ninst++;
+	/* ->release_chain()'s list: one of the lists, or the rseq spill list. */
+	in->t.nr_lists = fz_lists(&in->cfg) + 1;
+	fz_total.tb_domains += inst_take_back(in);
 }
 
 /* The instance in slot @s, or NULL if none was ever created there. */
@@ -445,6 +701,8 @@ static void op_defer(int s, int di, bool wait)
 		err = wait ? pgfree_defer_wait(dom, &d->td.node) : pgfree_defer(dom, &d->td.node);
 	}
 	fz_strerror(err);
+	fz_trace("defer%s desc %d (%s) to slot %d -> %d", wait ? "_wait" : "", di,
+		 is_free ? "free" : "queued", s, err);
 
 	if (!dom)
 		want = -EINVAL;
@@ -466,6 +724,7 @@ static void op_defer(int s, int di, bool wait)
 		return;
 	d->in++;
 	d->owner = fz.slot[s];
+	d->flushed = false;
 	in->accepted++;
 	if (!wait)
 		in->plain_defers++;
@@ -476,12 +735,16 @@ static void op_defer(int s, int di, bool wait)
 static void op_drain(int s)
 {
 	struct fz_inst *in = slot_inst(s);
-	long r;
+	int ii = fz.slot[s];
+	long r, queued;
 
 	if (!in)
 		return;
+	/* Without a drain thread, only the harness's calls drain: exact. */
+	queued = count_held(ii, false);
 	r = pgfree_drain(in->dom);
 	fz_strerror(r);
+	fz_trace("drain slot %d (domain %d, %ld queued) -> %ld", s, ii, queued, r);
 	if (!in->live) {
 		FZ_CHECK(r == -ESHUTDOWN, "drain after destroy gave %ld", r);
 		return;
@@ -491,8 +754,22 @@ static void op_drain(int s)
 		 "drain gave %ld", r);
 	FZ_CHECK(r <= (long)in->accepted, "drain released %ld of %llu ever accepted", r,
 		 (unsigned long long)in->accepted);
+	if (r >= 0 && inst_no_thread(in)) {
+		/* A take-back domain that does not walk counts a list's chain as 1. */
+		if (inst_take_back(in) && !in->cfg.ops.range_of)
+			FZ_CHECK(queued ? r >= 1 && r <= queued : r == 0,
+				 "drain of take-back domain %d (flags %#x), %ld queued, gave %ld",
+				 ii, in->cfg.flags, queued, r);
+		else
+			FZ_CHECK(r == queued, "drain of domain %d (%s, flags %#x) with %ld queued "
+				 "gave %ld", ii, pgfree_design_name(in->cfg.design), in->cfg.flags,
+				 queued, r);
+	}
+	if (r == PGFREE_FLUSH_GIVE_UP && in->cfg.ops.give_back && inst_take_back(in) &&
+	    inst_no_thread(in))
+		check_given_up(ii, "drain");
 	if (r >= 0 || (r == PGFREE_FLUSH_GIVE_UP && in->cfg.ops.give_back))
-		check_all_back(fz.slot[s], "drain");
+		check_drained(ii, "drain");
 }
 
 static void op_barrier(int s, bool timed, uint64_t timeout_ns)
@@ -504,6 +781,7 @@ static void op_barrier(int s, bool timed, uint64_t timeout_ns)
 		return;
 	r = timed ? pgfree_barrier_timeout(in->dom, timeout_ns) : pgfree_barrier(in->dom);
 	fz_strerror(r);
+	fz_trace("barrier%s slot %d -> %d", timed ? "_timeout" : "", s, r);
 	if (!in->live) {
 		FZ_CHECK(r == -ESHUTDOWN, "barrier after destroy gave %d", r);
 		return;
@@ -511,13 +789,17 @@ static void op_barrier(int s, bool timed, uint64_t timeout_ns)
 	FZ_CHECK(r == 0 || (r == -ECANCELED && in->giveups_possible) ||
 		 (timed && r == -ETIMEDOUT), "barrier%s gave %d (give-ups %s)",
 		 timed ? "_timeout" : "", r, in->giveups_possible ? "possible" : "impossible");
+	/* Without a drain thread, -ECANCELED: the caller's drain gave up its batch. */
+	if (r == -ECANCELED && inst_take_back(in) && inst_no_thread(in))
+		check_given_up(fz.slot[s], "barrier");
 	if (r != -ETIMEDOUT)
-		check_all_back(fz.slot[s], "barrier");
+		check_drained(fz.slot[s], "barrier");
 }
 
 static void op_stats(int s, bool null_out)
 {
 	struct fz_inst *in = slot_inst(s);
+	int ii = fz.slot[s];
 	struct pgfree_stats st;
 	int err;
 
@@ -529,6 +811,11 @@ static void op_stats(int s, bool null_out)
 	}
 	err = pgfree_stats(in->dom, null_out ? NULL : &st);
 	fz_strerror(err);
+	fz_trace("stats slot %d -> %d: deferred %llu released %llu given_back %llu taken_back %llu "
+		 "backlog %llu expired %llu", s, err, (unsigned long long)st.deferred,
+		 (unsigned long long)st.released, (unsigned long long)st.given_back,
+		 (unsigned long long)st.taken_back, (unsigned long long)st.backlog,
+		 (unsigned long long)st.take_back_expired);
 	if (!in->live) {
 		FZ_CHECK(err == -ESHUTDOWN, "stats after destroy gave %d", err);
 		return;
@@ -538,13 +825,42 @@ static void op_stats(int s, bool null_out)
 		return;
 	}
 	FZ_CHECK(err == 0, "stats gave %d", err);
-	FZ_CHECK(st.deferred == st.released + st.given_back + st.backlog,
-		 "stats: deferred %llu != released %llu + given_back %llu + backlog %llu",
-		 (unsigned long long)st.deferred, (unsigned long long)st.released,
-		 (unsigned long long)st.given_back, (unsigned long long)st.backlog);
-	/* One producer, and every defer returned: the count is exact. */
-	FZ_CHECK(st.deferred == in->accepted, "stats: deferred %llu, accepted %llu",
-		 (unsigned long long)st.deferred, (unsigned long long)in->accepted);
+	FZ_CHECK(st.deferred == st.released + st.given_back + st.taken_back + st.backlog,
+		 "stats: deferred %llu != released %llu + given_back %llu + taken_back %llu + "
+		 "backlog %llu", (unsigned long long)st.deferred, (unsigned long long)st.released,
+		 (unsigned long long)st.given_back, (unsigned long long)st.taken_back,
+		 (unsigned long long)st.backlog);
+	/* Only the harness takes back. */
+	FZ_CHECK(st.taken_back == in->taken, "stats: taken_back %llu, the harness took %llu",
+		 (unsigned long long)st.taken_back, (unsigned long long)in->taken);
+	if (!inst_take_back(in)) {
+		/* One producer, and every defer returned: the count is exact. */
+		FZ_CHECK(st.deferred == in->accepted, "stats: deferred %llu, accepted %llu",
+			 (unsigned long long)st.deferred, (unsigned long long)in->accepted);
+		FZ_CHECK(!st.take_back_expired, "stats: take_back_expired %llu without take-back",
+			 (unsigned long long)st.take_back_expired);
+	} else {
+		/* Those that wait for take-back are in none of the counters. */
+		uint64_t waiting = in->accepted - st.deferred;
+		unsigned int queued = count_held(ii, false), flushed = count_held(ii, true);
+
+		FZ_CHECK(st.deferred <= in->accepted, "stats: deferred %llu, accepted %llu",
+			 (unsigned long long)st.deferred, (unsigned long long)in->accepted);
+		FZ_CHECK(st.take_back_expired <= st.released,
+			 "stats: take_back_expired %llu > released %llu",
+			 (unsigned long long)st.take_back_expired, (unsigned long long)st.released);
+		/* Read after the stats: a drain thread may only have given more back. */
+		FZ_CHECK(queued + flushed <= st.backlog + waiting,
+			 "stats: %u descriptors not back, but backlog %llu and %llu waiting",
+			 queued + flushed,
+			 (unsigned long long)st.backlog, (unsigned long long)waiting);
+		/* Without a drain thread the harness knows which wait. */
+		FZ_CHECK(!inst_no_thread(in) || (st.backlog == queued && waiting == flushed),
+			 "stats of domain %d (flags %#x): backlog %llu, %llu waiting for "
+			 "take-back; the harness has %u queued and %u flushed", ii,
+			 in->cfg.flags, (unsigned long long)st.backlog,
+			 (unsigned long long)waiting, queued, flushed);
+	}
 	/* The tracker counts inside the callbacks, before pgfree does. */
 	FZ_CHECK(st.released <= atomic_load(&in->t.released) &&
 		 st.given_back <= atomic_load(&in->t.given_back),
@@ -556,8 +872,11 @@ static void op_stats(int s, bool null_out)
 		 (!st.drain_thread && (in->cfg.flags & PGFREE_F_THREAD_FALLBACK)),
 		 "stats: drain_thread %llu with flags %#x", (unsigned long long)st.drain_thread,
 		 in->cfg.flags);
-	FZ_CHECK(st.largest_batch <= st.released, "stats: largest_batch %llu > released %llu",
-		 (unsigned long long)st.largest_batch, (unsigned long long)st.released);
+	/* A take-back domain's batches include what it handed back. */
+	FZ_CHECK(st.largest_batch <= (inst_take_back(in) ? in->accepted : st.released),
+		 "stats: largest_batch %llu > released %llu (accepted %llu)",
+		 (unsigned long long)st.largest_batch, (unsigned long long)st.released,
+		 (unsigned long long)in->accepted);
 	/* The rseq push: PERCPU only, never with the flag or an exact count. */
 	FZ_CHECK(!st.rseq || (in->cfg.design == PGFREE_DESIGN_PERCPU &&
 			      !(in->cfg.flags & (PGFREE_F_NO_RSEQ | PGFREE_F_BOUNDED))),
@@ -575,6 +894,7 @@ static void op_destroy(int s, bool timed, uint64_t timeout_ns)
 	r = timed ? pgfree_domain_destroy_timeout(in->dom, timeout_ns) :
 		    pgfree_domain_destroy(in->dom);
 	fz_strerror(r);
+	fz_trace("destroy%s slot %d -> %d", timed ? "_timeout" : "", s, r);
 	if (!in->live) {
 		FZ_CHECK(r == -ESHUTDOWN, "destroy twice gave %d", r);
 		return;
@@ -602,6 +922,114 @@ static void op_fail(int s)
 	 * that sees the new budget with the old error is fine either way. */
 	atomic_store_explicit(&in->fail_err, err, memory_order_relaxed);
 	atomic_store_explicit(&in->fail_budget, b & 3, memory_order_relaxed);
+	fz_trace("fail slot %d: next %d flushes return %d", s, b & 3, err);
+}
+
+/* The pool's index of @node, or -1 if it is not one of the pool's nodes. */
+static int desc_index(const struct pgfree_llist_node *node)
+{
+	for (int i = 0; i < FZ_NDESC; i++)
+		if (node == &fz.desc[i].td.node)
+			return i;
+	return -1;
+}
+
+/**
+ * op_take_back() - pgfree_take_back() on slot @s, checked against the model
+ * @s: the slot
+ * @null_out: pass a NULL chain (misuse)
+ * @reuse: defer what came back again, at once, to slot @to
+ * @to: the slot for @reuse
+ */
+static void op_take_back(int s, bool null_out, bool reuse, int to)
+{
+	struct fz_inst *in = slot_inst(s);
+	int ii = fz.slot[s], got[FZ_NDESC], ngot = 0;
+	bool seen[FZ_NDESC] = { false };
+	const struct pgfree_llist_node *node, *last = NULL;
+	struct pgfree_chain c;
+	long r, want;
+
+	if (!in) {
+		r = pgfree_take_back(NULL, null_out ? NULL : &c);
+		FZ_CHECK(r == -EINVAL, "take_back on no domain gave %ld", r);
+		fz_strerror(r);
+		return;
+	}
+	if (null_out) {
+		r = pgfree_take_back(in->dom, NULL);
+		fz_strerror(r);
+		/* Which of two misuses is reported first is not specified. */
+		FZ_CHECK(r == -EINVAL || (!in->live && r == -ESHUTDOWN),
+			 "take_back(dom, NULL) on a %s domain gave %ld",
+			 in->live ? "live" : "destroyed", r);
+		return;
+	}
+	/* Must be overwritten: a stale chain here would be "taken" twice. */
+	memset(&c, 0xa5, sizeof(c));
+	if (in->live && inst_take_back(in))
+		r = tracker_take_back(&in->t, in->dom, &c);	/* checks each, as a release */
+	else
+		r = pgfree_take_back(in->dom, &c);
+	fz_strerror(r);
+	fz_trace("take_back slot %d -> %ld (list %u)", s, r, r >= 0 ? c.list : 0);
+	want = !in->live ? -ESHUTDOWN : !inst_take_back(in) ? -EINVAL : 0;
+	if (want) {
+		FZ_CHECK(r == want, "take_back on a %s domain (flags %#x) gave %ld, want %ld",
+			 in->live ? "live" : "destroyed", in->cfg.flags, r, want);
+		return;
+	}
+	FZ_CHECK(r >= 0, "take_back on live take-back domain %d gave %ld", ii, r);
+	fz_total.take_backs++;
+	FZ_CHECK((uint64_t)r == c.count && (r == 0) == (c.first == NULL) &&
+		 (r == 0) == (c.last == NULL), "take_back gave %ld: count %llu, first %p, last %p",
+		 r, (unsigned long long)c.count, (void *)c.first, (void *)c.last);
+	FZ_CHECK(c.list < fz_lists(&in->cfg), "take_back: list %u of %u", c.list,
+		 fz_lists(&in->cfg));
+	for (node = c.first; node; node = node->next) {
+		int i = desc_index(node);
+		struct fz_desc *d;
+
+		FZ_CHECK(i >= 0, "take_back: %p is not a descriptor of the pool",
+			 (const void *)node);
+		FZ_CHECK(!seen[i], "take_back: descriptor %d twice in the chain (or a cycle)", i);
+		seen[i] = true;
+		d = &fz.desc[i];
+		FZ_CHECK(d->owner == ii && !desc_free(d),
+			 "take_back from domain %d gave descriptor %d, last deferred to domain %d, "
+			 "in %u, out %u", ii, i, d->owner, d->in, atomic_load(&d->out));
+		/* Without a drain thread, only the harness's drains flush. */
+		FZ_CHECK(!inst_no_thread(in) || d->flushed, "take_back from thread-less domain %d "
+			 "gave descriptor %d, which no successful drain covered", ii, i);
+		fz_check_flushed(in, d, "taken back");
+		got[ngot++] = i;
+		last = node;
+	}
+	FZ_CHECK(ngot == r && last == c.last,
+		 "take_back gave %ld, chain of %d, last %p (walked %p)", r, ngot, (void *)c.last,
+		 (const void *)last);
+	/* Ours again. */
+	for (int k = 0; k < ngot; k++) {
+		struct fz_desc *d = &fz.desc[got[k]];
+
+		/* Release: as the callbacks do (struct fz_desc.out); same thread here. */
+		atomic_fetch_add_explicit(&d->out, 1, memory_order_release);
+		d->taken++;
+	}
+	in->taken += (uint64_t)ngot;
+	fz_total.taken += (uint64_t)ngot;
+	/*
+	 * One list and no drain thread: the harness's thread is on that list
+	 * wherever it runs, and nothing expires but the harness's drains, so
+	 * every flushed descriptor not released came back now.
+	 */
+	if (inst_no_thread(in) && fz_lists(&in->cfg) == 1)
+		FZ_CHECK(count_held(ii, true) == 0, "take_back from one-list thread-less domain %d "
+			 "(flags %#x) left %u flushed descriptors", ii, in->cfg.flags,
+			 count_held(ii, true));
+	if (reuse)
+		for (int k = 0; k < ngot; k++)
+			op_defer(to, got[k], false);
 }
 
 /* Misuse with NULL arguments, and the strerror of any value. */
@@ -621,6 +1049,14 @@ static void op_misc(int s)
 	FZ_CHECK(pgfree_barrier_timeout(NULL, b) == -EINVAL, "barrier_timeout(NULL)");
 	FZ_CHECK(pgfree_domain_destroy(NULL) == -EINVAL, "destroy(NULL)");
 	FZ_CHECK(pgfree_domain_destroy_timeout(NULL, b) == -EINVAL, "destroy_timeout(NULL)");
+	{
+		struct pgfree_chain c;
+		long r = pgfree_take_back(NULL, &c);
+
+		FZ_CHECK(r == -EINVAL, "take_back(NULL, chain) gave %ld", r);
+		r = pgfree_take_back(NULL, NULL);
+		FZ_CHECK(r == -EINVAL, "take_back(NULL, NULL) gave %ld", r);
+	}
 	fz_strerror(-(int)b);
 	fz_strerror((int)b);
 	fz_strerror(b & 1 ? INT32_MIN : INT32_MAX);
@@ -677,22 +1113,26 @@ static void fz_finish(void)
 		uint32_t rel = atomic_load(&d->td.releases), gb = atomic_load(&d->td.given_backs);
 
 		fz_total.back += out;
-		FZ_CHECK(out == d->in && rel + gb == d->in,
-			 "descriptor %d: accepted %u times, back %u times (released %u, given "
-			 "back %u)", i, d->in, out, rel, gb);
+		/* The tracker counts a take-back as a release. */
+		FZ_CHECK(out == d->in && rel + gb == d->in && d->taken <= rel,
+			 "descriptor %d: accepted %u times, back %u times (released or taken back "
+			 "%u, of which taken back %u; given back %u)", i, d->in, out, rel, d->taken,
+			 gb);
 	}
 	for (int i = 0; i < fz.ninst; i++) {
 		struct fz_inst *in = &fz.inst[i];
 		uint64_t dfr = atomic_load(&in->t.deferred);
-		uint64_t back = atomic_load(&in->t.released) + atomic_load(&in->t.given_back);
+		uint64_t tb = atomic_load(&in->t.taken_back);
+		uint64_t back = atomic_load(&in->t.released) + atomic_load(&in->t.given_back) + tb;
 
 		FZ_CHECK(!atomic_load(&in->t.violations), "domain %d (%s, flags %#x): %s", i,
 			 pgfree_design_name(in->cfg.design), in->cfg.flags,
 			 tracker_first_violation(&in->t));
-		FZ_CHECK(dfr == in->accepted && back == dfr,
-			 "domain %d: accepted %llu, tracker deferred %llu, back %llu", i,
-			 (unsigned long long)in->accepted, (unsigned long long)dfr,
-			 (unsigned long long)back);
+		FZ_CHECK(dfr == in->accepted && back == dfr && tb == in->taken,
+			 "domain %d: accepted %llu, tracker deferred %llu, back %llu (taken back "
+			 "%llu, the harness took %llu)", i, (unsigned long long)in->accepted,
+			 (unsigned long long)dfr, (unsigned long long)back, (unsigned long long)tb,
+			 (unsigned long long)in->taken);
 	}
 }
 
@@ -762,7 +1202,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 						      memory_order_relaxed);
 			break;
 		default:
-			op_stats(s, false);
+			/* Variant 7: a NULL chain; else bit 5 reuses, bit 6 in the other slot. */
+			op_take_back(s, (op >> 5) == 7, (op >> 5) & 1, (op >> 6) & 1 ? !s : s);
 			break;
 		}
 	}
@@ -777,11 +1218,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
  * The replay driver: runs every input named (files, or directories of
  * files), then --random=N pseudo-random inputs from --seed=S.  An input
  * that hangs (libFuzzer's -timeout, here a 20 s alarm) is reported by name
- * and aborts, instead of running into ctest's timeout.
+ * and aborts, instead of running into ctest's timeout.  A violation names
+ * its input too, and --save=FILE writes that input to FILE (to replay it
+ * alone, add it to the corpus, or attach it to a report).
  */
 #define REPLAY_TIMEOUT_S 20
 
 static const char *replay_current = "(none)";
+static const char *replay_save;		/* --save=FILE */
+
+/* A violation: say which input, and keep it (--save) for the corpus or a report. */
+static void replay_failed(void)
+{
+	FILE *f;
+
+	fprintf(stderr, "fuzz_api_replay: in input %s\n", replay_current);
+	if (!replay_save)
+		return;
+	f = fopen(replay_save, "wb");
+	if (!f || fwrite(fz.data, 1, fz.len, f) != fz.len || fclose(f))
+		fprintf(stderr, "fuzz_api_replay: cannot write %s\n", replay_save);
+	else
+		fprintf(stderr, "fuzz_api_replay: input saved to %s (%zu bytes)\n", replay_save,
+			fz.len);
+}
 
 static void replay_hung(int sig)
 {
@@ -875,6 +1335,10 @@ int main(int argc, char **argv)
 			seed = strtoull(argv[i] + 7, NULL, 0);
 			continue;
 		}
+		if (!strncmp(argv[i], "--save=", 7)) {
+			replay_save = argv[i] + 7;
+			continue;
+		}
 		err = replay_path(argv[i], &files);
 		if (err) {
 			fprintf(stderr, "fuzz_api_replay: %s: %s\n", argv[i], strerror(-err));
@@ -883,6 +1347,7 @@ int main(int argc, char **argv)
 	}
 	x = seed | 1;
 	for (unsigned long n = 0; n < random_inputs; n++) {
+		char name[96];
 		size_t len;
 
 		/* xorshift64: reproducible with --seed. */
@@ -893,12 +1358,17 @@ int main(int argc, char **argv)
 			buf[i] = (uint8_t)(x >> 32);
 		}
 		len = 16 + buf[0] * 2u;
-		replay_one("(a --random input: rerun with the same --seed and --random)", buf, len);
+		snprintf(name, sizeof(name),
+			 "random input %lu of --seed=%llu (--save=FILE keeps it)", n,
+			 (unsigned long long)seed);
+		replay_one(name, buf, len);
 	}
 	printf("fuzz_api_replay: %u corpus inputs and %lu random inputs (seed %llu) passed: "
-	       "%llu calls, %llu domains, %llu descriptors accepted, %llu back\n",
+	       "%llu calls, %llu domains (%llu take-back), %llu descriptors accepted, %llu back "
+	       "(%llu taken back by %llu pgfree_take_back() calls)\n",
 	       files, random_inputs, (unsigned long long)seed, fz_total.ops, fz_total.domains,
-	       fz_total.accepted, fz_total.back);
+	       fz_total.tb_domains, fz_total.accepted, fz_total.back, fz_total.taken,
+	       fz_total.take_backs);
 	return 0;
 }
 #endif

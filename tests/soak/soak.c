@@ -8,27 +8,56 @@
  *   - SOAK_DOMAINS domain slots, each holding a domain of a random design
  *     and configuration (a drain thread or none, with or without the
  *     batching delay, a hint mark, an exact bound used with
- *     pgfree_defer_wait(), the thread fallback flag, ->range_of() or not),
- *     destroyed and recreated with a new random configuration now and then;
+ *     pgfree_defer_wait(), the thread fallback flag, ->range_of() or not,
+ *     ->release_chain() with or without ->release(), and, for half the
+ *     lock-less domains without an exact bound, take-back
+ *     (PGFREE_F_TAKE_BACK) with a random take_back_us), destroyed and
+ *     recreated with a new random configuration now and then;
  *   - SOAK_PRODUCERS producer threads deferring descriptors from their own
  *     pools into random domains, reusing each as soon as it came back;
+ *   - the producers also take back (pgfree_take_back()) from random
+ *     domains: from a take-back domain they get the flushed descriptors of
+ *     the list of the CPU they run on, anyone's; each is the owner's again
+ *     (counted back), and a producer defers its own again at once half the
+ *     time; from any other domain the call must give -EINVAL;
  *   - flushes that fail at random, some giving up, so that descriptors come
  *     back through ->give_back() and are deferred again later;
  *   - random barriers, some with short timeouts, and drains;
  *   - fork() from the controller thread: the child runs pgfree_barrier() on
- *     every domain, checks that everything its copy had deferred came back
- *     (released or given back) in the child, destroys the domains and exits
- *     with 0 or 1; the parent checks the status.  Not under ThreadSanitizer
- *     (SOAK_TSAN says why) or with PGFREE_SOAK_NO_FORK set.
+ *     every domain, checks that everything its copy had deferred to a
+ *     domain without take-back came back (released or given back) in the
+ *     child, destroys the domains (which releases what waits for
+ *     take-back), checks that everything came back, and exits with 0 or 1;
+ *     the parent checks the status.  Not under ThreadSanitizer (SOAK_TSAN
+ *     says why) or with PGFREE_SOAK_NO_FORK set.
  *
  * Checked throughout: after a barrier returns 0 or -ECANCELED, each of the
  * calling producer's descriptors deferred to that domain before it came
- * back; pgfree_stats() balances (deferred == released + given_back +
- * backlog); with an exact bound and only pgfree_defer_wait() in use the
- * backlog stays within it; the tracker (support/tracker.h) sees every
- * release preceded by a successful flush that began after the defer.  At the
- * end (everything destroyed) every descriptor came back exactly as often as
- * it was accepted.  Prints one summary line; exits 1 on any violation.
+ * back (not on a take-back domain, where flushed descriptors wait for
+ * take-back); pgfree_stats() balances (deferred == released + given_back +
+ * taken_back + backlog; taken_back and take_back_expired 0 without
+ * take-back, take_back_expired <= released); when the controller holds a
+ * slot's lock for writing (no call in flight), deferred is what the
+ * producers had accepted, less, on a take-back domain, the descriptors that
+ * wait for take-back (no more than were accepted, and at least as many as
+ * the pools still miss, beyond the backlog), and taken_back is what the
+ * producers took back; with an exact bound and only pgfree_defer_wait() in
+ * use the backlog stays within it; every descriptor taken back is one of
+ * the pools' and was last deferred to that very domain, and the count and
+ * last node pgfree_take_back() gives match its chain; the tracker
+ * (support/tracker.h) sees every release and every take-back preceded by a
+ * successful flush that began after the defer, each descriptor handed back
+ * once per defer.  At the end (everything destroyed) every descriptor came
+ * back exactly as often as it was accepted (released, given back or taken
+ * back), and each domain's tracker counts released + given back + taken
+ * back == deferred.  Prints one summary line; exits 1 on any violation.
+ *
+ * The tracker checks a released descriptor's range against the last good
+ * flush only, which a take-back domain with ->range_of() does not satisfy:
+ * a chain that waited for take-back is released (expired) in a later
+ * drain, after flushes of other ranges.  So the tracker is shown
+ * [0, PGFREE_FLUSH_ALL) for those domains (soak_flush()); the fuzzer
+ * (tests/fuzz) checks their ranges against a record of every flush.
  *
  * Locking: each slot has a writer-preferring rwlock.  A producer holds it
  * for reading across one pgfree call and its bookkeeping; the controller
@@ -92,6 +121,8 @@
  *	after the slot's write lock (or the joins) ordered the adds before
  * @plain_defers: pgfree_defer() calls begun on it (then the bound is not
  *	exact); seq_cst, see do_defer()
+ * @taken: descriptors the producers took back from it; relaxed, as
+ *	@accepted
  * @next: the list of retired incarnations, freed at exit
  */
 struct sinc {
@@ -100,6 +131,7 @@ struct sinc {
 	struct pgfree_config cfg;
 	_Atomic uint64_t accepted;
 	_Atomic uint64_t plain_defers;
+	_Atomic uint64_t taken;
 	struct sinc *next;
 };
 
@@ -114,12 +146,20 @@ struct sinc {
  *	descriptor, and the producer reads it with acquire before reusing
  *	the descriptor, so the two never race on it
  * @inc: the incarnation it was last deferred to (producer only)
+ * @to: the same, for other threads: stored (relaxed) before each defer,
+ *	whose release (the push) publishes it to the drain and, through the
+ *	drain's publication and the taker's acquire exchange, to a producer
+ *	that takes the descriptor back (and to the controller and a forked
+ *	child, through the slot locks)
+ * @taken: times a producer took it back (relaxed: a count, read at the end)
  */
 struct sdesc {
 	struct tdesc td;
 	_Atomic uint32_t in;
 	_Atomic uint32_t out;
 	struct sinc *inc;
+	_Atomic(struct sinc *) to;
+	_Atomic uint32_t taken;
 };
 
 struct sslot {
@@ -142,8 +182,10 @@ static struct sinc *retired;		/* controller thread only */
 static atomic_bool stop;
 static atomic_ulong violations;
 static atomic_ulong n_barriers, n_timeouts, n_drains, n_forks, n_recreates, n_waits;
+static atomic_ulong n_take_backs, n_reused;
 /* Summed from each incarnation at its destroy (controller thread). */
 static uint64_t sum_deferred, sum_released, sum_given_back, sum_flushes, sum_failures;
+static uint64_t sum_taken_back, sum_chain_calls, n_tb_domains;
 
 __attribute__((format(printf, 1, 2)))
 static void soak_fail(const char *fmt, ...)
@@ -176,25 +218,56 @@ static unsigned int rnd_below(uint64_t *x, unsigned int n)
 
 /* ---- callbacks: the tracker's, plus counting each descriptor back ---- */
 
+static struct sdesc *sdesc_of(struct pgfree_llist_node *node)
+{
+	return (struct sdesc *)((char *)node - offsetof(struct sdesc, td.node));
+}
+
 static void mark_out(struct pgfree_llist_node *batch)
 {
 	struct pgfree_llist_node *n, *next;
 
 	for (n = batch; n; n = next) {
-		struct sdesc *d = (struct sdesc *)((char *)n - offsetof(struct sdesc, td.node));
-
 		/* Read before the store below hands the node back. */
 		next = n->next;
 		/* Release: see struct sdesc.out. */
-		atomic_fetch_add_explicit(&d->out, 1, memory_order_release);
+		atomic_fetch_add_explicit(&sdesc_of(n)->out, 1, memory_order_release);
 	}
+}
+
+/* cfg.ctx is the tracker, the first member of its incarnation. */
+static struct sinc *inc_of_ctx(void *ctx)
+{
+	return (struct sinc *)((char *)ctx - offsetof(struct sinc, t));
+}
+
+static bool inc_take_back(const struct sinc *inc)
+{
+	return inc->cfg.flags & PGFREE_F_TAKE_BACK;
+}
+
+/* Take-back domains with ->range_of(): see the comment at the top. */
+static int soak_flush(void *ctx, const struct pgfree_range *range)
+{
+	static const struct pgfree_range all = { 0, PGFREE_FLUSH_ALL };
+
+	return tracker_flush(ctx, range ? &all : NULL);
 }
 
 static void soak_release(void *ctx, struct pgfree_llist_node *batch)
 {
+	if (inc_of_ctx(ctx)->cfg.ops.release_chain)
+		tracker_violation(ctx, "->release() called on a domain with ->release_chain()");
 	/* No re-defers are set up: the tracker leaves the chain as it was. */
 	tracker_release(ctx, batch);
 	mark_out(batch);
+}
+
+static void soak_release_chain(void *ctx, const struct pgfree_chain *chain)
+{
+	/* Count, last node and list (t.nr_lists), then as tracker_release(). */
+	tracker_release_chain(ctx, chain);
+	mark_out(chain->first);
 }
 
 static void soak_give_back(void *ctx, struct pgfree_llist_node *batch)
@@ -204,6 +277,19 @@ static void soak_give_back(void *ctx, struct pgfree_llist_node *batch)
 }
 
 /* ---- domains ---- */
+
+/* How many lists the domain has (pgfree.h, nr_slots). */
+static unsigned int inc_lists(const struct sinc *inc)
+{
+	long cpus;
+
+	if (inc->cfg.design != PGFREE_DESIGN_PERCPU)
+		return 1;
+	if (inc->cfg.nr_slots)
+		return inc->cfg.nr_slots;
+	cpus = sysconf(_SC_NPROCESSORS_CONF);
+	return cpus < 1 ? 1 : cpus > (long)PGFREE_MAX_SLOTS ? PGFREE_MAX_SLOTS : (unsigned int)cpus;
+}
 
 static struct sinc *inc_create(uint64_t *x)
 {
@@ -233,6 +319,11 @@ static struct sinc *inc_create(uint64_t *x)
 	inc->cfg = tracker_config(&inc->t, design, flags);
 	inc->cfg.ops.release = soak_release;
 	inc->cfg.ops.give_back = soak_give_back;
+	if (rnd_below(x, 3) == 0) {
+		inc->cfg.ops.release_chain = soak_release_chain;
+		if (rnd_below(x, 2))
+			inc->cfg.ops.release = NULL;
+	}
 	inc->cfg.nr_slots = rnd_below(x, 9);
 	if (!(flags & PGFREE_F_NO_DELAY) && rnd_below(x, 2))
 		inc->cfg.batch_delay_us = 1 + rnd_below(x, 200);
@@ -243,6 +334,17 @@ static struct sinc *inc_create(uint64_t *x)
 		if (rnd_below(x, 2))
 			inc->cfg.flags |= PGFREE_F_BOUNDED;
 	}
+	if (lockless && !(inc->cfg.flags & PGFREE_F_BOUNDED) && rnd_below(x, 2)) {
+		static const unsigned int hold_us[] = { 0, 20, 200, 5000 };
+
+		inc->cfg.flags |= PGFREE_F_TAKE_BACK;
+		inc->cfg.take_back_us = hold_us[rnd_below(x, 4)];
+		if (inc->t.use_range)
+			inc->cfg.ops.flush = soak_flush;
+		n_tb_domains++;
+	}
+	/* ->release_chain()'s list: one of the lists, or the rseq spill list. */
+	inc->t.nr_lists = inc_lists(inc) + 1;
 	err = tracker_create(&inc->t, &inc->cfg, &inc->dom);
 	if (err) {
 		fprintf(stderr, "pgfree soak: create (%s, flags %#x) failed: %s\n",
@@ -255,7 +357,7 @@ static struct sinc *inc_create(uint64_t *x)
 /* The slot's lock held for writing (or no other thread left). */
 static void inc_destroy(struct sinc *inc, uint64_t *x)
 {
-	uint64_t dfr, rel, gb, acc;
+	uint64_t dfr, rel, gb, tb, acc, taken;
 	int err;
 
 	if (rnd_below(x, 2)) {
@@ -275,25 +377,61 @@ static void inc_destroy(struct sinc *inc, uint64_t *x)
 	dfr = atomic_load(&inc->t.deferred);
 	rel = atomic_load(&inc->t.released);
 	gb = atomic_load(&inc->t.given_back);
+	tb = atomic_load(&inc->t.taken_back);
 	acc = atomic_load(&inc->accepted);
+	taken = atomic_load(&inc->taken);
 	if (atomic_load(&inc->t.violations))
 		soak_fail("domain %s flags %#x: %s", pgfree_design_name(inc->cfg.design),
 			  inc->cfg.flags, tracker_first_violation(&inc->t));
-	if (dfr != acc || rel + gb != dfr)
+	/* Destroy released what waited for take-back: everything is back. */
+	if (dfr != acc || rel + gb + tb != dfr || tb != taken)
 		soak_fail("domain %s flags %#x: accepted %" PRIu64 ", tracker deferred %" PRIu64
-			  ", released %" PRIu64 " + given back %" PRIu64,
-			  pgfree_design_name(inc->cfg.design), inc->cfg.flags, acc, dfr, rel, gb);
+			  ", released %" PRIu64 " + given back %" PRIu64 " + taken back %" PRIu64
+			  " (producers took %" PRIu64 ")", pgfree_design_name(inc->cfg.design),
+			  inc->cfg.flags, acc, dfr, rel, gb, tb, taken);
 	sum_deferred += dfr;
 	sum_released += rel;
 	sum_given_back += gb;
+	sum_taken_back += tb;
+	sum_chain_calls += atomic_load(&inc->t.chain_calls);
 	sum_flushes += atomic_load(&inc->t.flush_ok);
 	sum_failures += atomic_load(&inc->t.flush_failed);
 	inc->next = retired;
 	retired = inc;
 }
 
-/* Stats must balance; with only defer_wait() in use, the bound holds. */
-static void check_stats(struct sinc *inc)
+/*
+ * Descriptors last deferred to @inc and not back, counted while the caller
+ * holds @inc's slot for writing: nothing is deferred to @inc meanwhile, but
+ * producers go on deferring to the other slots.  So out first, then in
+ * (acquire: pairs with do_defer()'s release store, so a new in comes with
+ * its new to), then to: a descriptor counted was out, and @inc's, when out
+ * was read, after the caller's pgfree_stats().  (It may be missed: the safe
+ * side for "held <= backlog + waiting".)
+ */
+static uint64_t count_held(struct sinc *inc)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < SOAK_PRODUCERS; i++)
+		for (unsigned int j = 0; j < SOAK_POOL; j++) {
+			struct sdesc *d = &producers[i].pool[j];
+			/* Acquire: see struct sdesc.out. */
+			uint32_t out = atomic_load_explicit(&d->out, memory_order_acquire);
+			uint32_t in = atomic_load_explicit(&d->in, memory_order_acquire);
+
+			/* Relaxed: ordered by the acquire load of in. */
+			n += in != out && atomic_load_explicit(&d->to, memory_order_relaxed) == inc;
+		}
+	return n;
+}
+
+/*
+ * Stats must balance; with only defer_wait() in use, the bound holds.
+ * @exact: no pgfree call of a producer is in flight on @inc (the slot's
+ * write lock, or the producers joined), so the producers' counts are final.
+ */
+static void check_stats(struct sinc *inc, bool exact)
 {
 	struct pgfree_stats s;
 	int err = pgfree_stats(inc->dom, &s);
@@ -302,15 +440,36 @@ static void check_stats(struct sinc *inc)
 		soak_fail("stats gave %d", err);
 		return;
 	}
-	if (s.deferred != s.released + s.given_back + s.backlog)
+	if (s.deferred != s.released + s.given_back + s.taken_back + s.backlog)
 		soak_fail("stats: deferred %" PRIu64 " != released %" PRIu64 " + given_back %"
-			  PRIu64 " + backlog %" PRIu64, s.deferred, s.released, s.given_back,
-			  s.backlog);
+			  PRIu64 " + taken_back %" PRIu64 " + backlog %" PRIu64, s.deferred,
+			  s.released, s.given_back, s.taken_back, s.backlog);
+	if (!inc_take_back(inc) && (s.taken_back || s.take_back_expired))
+		soak_fail("stats: taken_back %" PRIu64 ", take_back_expired %" PRIu64
+			  " without take-back", s.taken_back, s.take_back_expired);
+	if (s.take_back_expired > s.released)
+		soak_fail("stats: take_back_expired %" PRIu64 " > released %" PRIu64,
+			  s.take_back_expired, s.released);
+	if (exact) {
+		uint64_t acc = atomic_load(&inc->accepted), taken = atomic_load(&inc->taken);
+		/* What waits for take-back is in none of the counters (pgfree.h). */
+		uint64_t waiting = acc - s.deferred, held;
+
+		if (inc_take_back(inc) ? s.deferred > acc : s.deferred != acc)
+			soak_fail("stats: deferred %" PRIu64 ", producers had %" PRIu64 " accepted "
+				  "(flags %#x)", s.deferred, acc, inc->cfg.flags);
+		if (s.taken_back != taken)
+			soak_fail("stats: taken_back %" PRIu64 ", producers took %" PRIu64,
+				  s.taken_back, taken);
+		/* Counted after the stats: the drain may only have given more back. */
+		held = count_held(inc);
+		if (s.deferred <= acc && held > s.backlog + waiting)
+			soak_fail("stats: %" PRIu64 " descriptors not back, but backlog %" PRIu64
+				  " and %" PRIu64 " waiting for take-back (flags %#x)", held,
+				  s.backlog, waiting, inc->cfg.flags);
+	}
 	if ((inc->cfg.flags & PGFREE_F_BOUNDED) && !atomic_load(&inc->plain_defers)) {
-		long cpus = sysconf(_SC_NPROCESSORS_CONF);
-		uint64_t lists = inc->cfg.design == PGFREE_DESIGN_GLOBAL_LLIST ? 1 :
-				 inc->cfg.nr_slots ? inc->cfg.nr_slots :
-				 (uint64_t)(cpus < 1 ? 1 : cpus);
+		uint64_t lists = inc_lists(inc);
 		uint64_t bound = lists * ((inc->cfg.backlog_max + lists - 1) / lists);
 
 		if (s.backlog > bound)
@@ -341,26 +500,136 @@ static void check_back(struct producer *p, struct sinc *inc, int r)
 	}
 }
 
+/* The pool descriptor whose node is @node, or NULL if it is none of the pools'. */
+static struct sdesc *pool_desc(const struct pgfree_llist_node *node)
+{
+	for (unsigned int i = 0; i < SOAK_PRODUCERS; i++) {
+		const struct sdesc *pool = producers[i].pool;
+		uintptr_t a = (uintptr_t)node, base = (uintptr_t)&pool[0].td.node;
+
+		if (a >= base && a < base + sizeof(producers[i].pool) &&
+		    (a - base) % sizeof(struct sdesc) == 0)
+			return &producers[i].pool[(a - base) / sizeof(struct sdesc)];
+	}
+	return NULL;
+}
+
+/**
+ * __take_back() - pgfree_take_back() on @inc, every descriptor checked
+ * @p: the calling producer
+ * @inc: the incarnation; its slot held for reading
+ * @mine: filled with @p's own descriptors to defer again (after the lock
+ *	is dropped: do_defer() takes it), about half of those that came back
+ *
+ * A plain domain must refuse.  From a take-back domain: the tracker checks
+ * each descriptor as a release (state, a good flush begun after its defer)
+ * and the chain's count and last node; here each must be a pool's and last
+ * deferred to @inc, and the list one of @inc's.  Each is then counted back
+ * to its owner, which reuses it.
+ *
+ * Return: how many of @mine were filled.
+ */
+static unsigned int __take_back(struct producer *p, struct sinc *inc, struct sdesc **mine)
+{
+	struct pgfree_llist_node *node, *next;
+	struct pgfree_chain c;
+	unsigned int nmine = 0;
+	uint64_t n = 0;
+	long r;
+
+	if (!inc_take_back(inc)) {
+		r = pgfree_take_back(inc->dom, &c);
+		if (r != -EINVAL)
+			soak_fail("take_back on a domain without take-back (flags %#x) gave %ld",
+				  inc->cfg.flags, r);
+		return 0;
+	}
+	r = tracker_take_back(&inc->t, inc->dom, &c);
+	if (r < 0) {
+		soak_fail("take_back gave %ld (%s)", r, pgfree_strerror((int)r));
+		return 0;
+	}
+	atomic_fetch_add(&n_take_backs, 1);
+	if (r > 0 && c.list >= inc_lists(inc))
+		soak_fail("take_back: list %u of %u", c.list, inc_lists(inc));
+	for (node = c.first; node; node = next) {
+		struct sdesc *d = pool_desc(node);
+
+		if (!d) {
+			soak_fail("take_back gave %p, not a descriptor of the pools", (void *)node);
+			break;
+		}
+		/* Read before the descriptor is counted back, and may be reused. */
+		next = node->next;
+		/* Relaxed: published with the node (struct sdesc.to). */
+		if (atomic_load_explicit(&d->to, memory_order_relaxed) != inc)
+			soak_fail("take_back from a %s domain (flags %#x) gave producer %u's "
+				  "descriptor %u, last deferred to another domain",
+				  pgfree_design_name(inc->cfg.design), inc->cfg.flags,
+				  d->td.producer, d->td.seq);
+		n++;
+		atomic_fetch_add_explicit(&d->taken, 1, memory_order_relaxed);
+		if (d->td.producer == p->id && rnd_below(&p->rng, 2))
+			mine[nmine++] = d;
+		/* Release: see struct sdesc.out. */
+		atomic_fetch_add_explicit(&d->out, 1, memory_order_release);
+	}
+	if (n != (uint64_t)r)
+		soak_fail("take_back gave %ld, chain of %" PRIu64, r, n);
+	/* Relaxed: as struct sinc.accepted. */
+	atomic_fetch_add_explicit(&inc->taken, n, memory_order_relaxed);
+	return nmine;
+}
+
+static void do_defer(struct producer *p, struct sdesc *d, unsigned int s);
+
+/* Defer again, at once, what the producer took back of its own. */
+static void reuse(struct producer *p, struct sdesc **mine, unsigned int n, unsigned int s)
+{
+	for (unsigned int i = 0; i < n; i++)
+		do_defer(p, mine[i], s);
+	atomic_fetch_add(&n_reused, n);
+}
+
+static void do_take_back(struct producer *p, unsigned int s)
+{
+	struct sdesc *mine[SOAK_POOL];
+	unsigned int n;
+
+	pthread_rwlock_rdlock(&slots[s].lock);
+	n = __take_back(p, slots[s].inc, mine);
+	pthread_rwlock_unlock(&slots[s].lock);
+	reuse(p, mine, n, s);
+}
+
 static void do_barrier(struct producer *p, unsigned int s)
 {
+	struct sdesc *mine[SOAK_POOL];
 	struct sinc *inc;
 	bool timed = rnd_below(&p->rng, 3) == 0;
+	unsigned int n = 0;
 	int r;
 
 	pthread_rwlock_rdlock(&slots[s].lock);
 	inc = slots[s].inc;
 	r = timed ? pgfree_barrier_timeout(inc->dom, 1000u * (1 + rnd_below(&p->rng, 2000))) :
 		    pgfree_barrier(inc->dom);
-	if (r == 0 || r == -ECANCELED)
-		check_back(p, inc, r);
-	else if (r == -ETIMEDOUT && timed)
+	if (r == 0 || r == -ECANCELED) {
+		/* Take-back: what the barrier covered may wait on the lists. */
+		if (inc_take_back(inc))
+			n = __take_back(p, inc, mine);
+		else
+			check_back(p, inc, r);
+	} else if (r == -ETIMEDOUT && timed) {
 		atomic_fetch_add(&n_timeouts, 1);
-	else
+	} else {
 		soak_fail("barrier%s gave %d (%s)", timed ? "_timeout" : "", r, pgfree_strerror(r));
+	}
 	if (r == -ECANCELED && inc->t.fail_err != PGFREE_FLUSH_GIVE_UP)
 		soak_fail("barrier gave -ECANCELED, but no flush gives up");
 	pthread_rwlock_unlock(&slots[s].lock);
 	atomic_fetch_add(&n_barriers, 1);
+	reuse(p, mine, n, s);
 }
 
 static void do_defer(struct producer *p, struct sdesc *d, unsigned int s)
@@ -371,6 +640,8 @@ static void do_defer(struct producer *p, struct sdesc *d, unsigned int s)
 
 	pthread_rwlock_rdlock(&slots[s].lock);
 	inc = slots[s].inc;
+	/* Relaxed: see struct sdesc.to (before the push that publishes it). */
+	atomic_store_explicit(&d->to, inc, memory_order_relaxed);
 	/* Bounded domains get mostly defer_wait(), sometimes a plain defer. */
 	wait = (inc->cfg.flags & PGFREE_F_BOUNDED) && rnd_below(&p->rng, 64);
 	/*
@@ -394,9 +665,12 @@ static void do_defer(struct producer *p, struct sdesc *d, unsigned int s)
 		soak_fail("defer%s gave %d (%s)", wait ? "_wait" : "", err, pgfree_strerror(err));
 	} else {
 		d->inc = inc;
-		/* Relaxed: see struct sdesc.in and struct sinc.accepted. */
+		/*
+		 * Relaxed load: our own writes.  Release store: count_held()
+		 * reads in, then to.  Relaxed for accepted: see struct sinc.
+		 */
 		atomic_store_explicit(&d->in, atomic_load_explicit(&d->in, memory_order_relaxed) + 1,
-				      memory_order_relaxed);
+				      memory_order_release);
 		atomic_fetch_add_explicit(&inc->accepted, 1, memory_order_relaxed);
 		if (wait)
 			atomic_fetch_add(&n_waits, 1);
@@ -426,9 +700,13 @@ static void *producer_main(void *arg)
 			if (r < 0 && r != -EIO && r != PGFREE_FLUSH_GIVE_UP)
 				soak_fail("drain gave %ld", r);
 			if (rnd_below(&p->rng, 4) == 0)
-				check_stats(slots[s].inc);
+				check_stats(slots[s].inc, false);
 			pthread_rwlock_unlock(&slots[s].lock);
 			atomic_fetch_add(&n_drains, 1);
+			continue;
+		}
+		if (what < 40) {
+			do_take_back(p, rnd_below(&p->rng, SOAK_DOMAINS));
 			continue;
 		}
 		/* The next free descriptor of the pool, round robin. */
@@ -440,8 +718,15 @@ static void *producer_main(void *arg)
 		}
 		cursor++;
 		if (!d) {
-			/* All out: a thread-less domain may hold them; drive it. */
-			do_barrier(p, rnd_below(&p->rng, SOAK_DOMAINS));
+			/*
+			 * All out: a thread-less domain may hold them; drive
+			 * it (a drain also expires what waits for take-back
+			 * too long there).  Or take back.
+			 */
+			if (rnd_below(&p->rng, 2))
+				do_barrier(p, rnd_below(&p->rng, SOAK_DOMAINS));
+			else
+				do_take_back(p, rnd_below(&p->rng, SOAK_DOMAINS));
 			continue;
 		}
 		do_defer(p, d, rnd_below(&p->rng, SOAK_DOMAINS));
@@ -465,12 +750,14 @@ static void child_main(void)
 			bad = 1;
 		}
 	}
+	/* What waits for take-back after a barrier comes back at destroy. */
 	for (unsigned int i = 0; i < SOAK_PRODUCERS; i++) {
 		for (unsigned int j = 0; j < SOAK_POOL; j++) {
 			struct sdesc *d = &producers[i].pool[j];
 			uint32_t in = atomic_load(&d->in), out = atomic_load(&d->out);
+			struct sinc *to = atomic_load(&d->to);
 
-			if (in != out && !bad++)
+			if (in != out && !(to && inc_take_back(to)) && !bad++)
 				fprintf(stderr, "pgfree soak child: producer %u descriptor %u: "
 					"accepted %u, back %u after the barriers\n", i, j, in, out);
 		}
@@ -485,6 +772,16 @@ static void child_main(void)
 		if (atomic_load(&inc->t.violations)) {
 			fprintf(stderr, "pgfree soak child: %s\n", tracker_first_violation(&inc->t));
 			bad = 1;
+		}
+	}
+	for (unsigned int i = 0; i < SOAK_PRODUCERS; i++) {
+		for (unsigned int j = 0; j < SOAK_POOL; j++) {
+			struct sdesc *d = &producers[i].pool[j];
+			uint32_t in = atomic_load(&d->in), out = atomic_load(&d->out);
+
+			if (in != out && !bad++)
+				fprintf(stderr, "pgfree soak child: producer %u descriptor %u: "
+					"accepted %u, back %u after destroy\n", i, j, in, out);
 		}
 	}
 	_exit(bad ? 1 : 0);
@@ -602,7 +899,7 @@ int main(int argc, char **argv)
 			unsigned int s = rnd_below(&x, SOAK_DOMAINS);
 
 			pthread_rwlock_wrlock(&slots[s].lock);
-			check_stats(slots[s].inc);
+			check_stats(slots[s].inc, true);
 			inc_destroy(slots[s].inc, &x);
 			slots[s].inc = inc_create(&x);
 			pthread_rwlock_unlock(&slots[s].lock);
@@ -613,7 +910,7 @@ int main(int argc, char **argv)
 			unsigned int s = rnd_below(&x, SOAK_DOMAINS);
 
 			pthread_rwlock_rdlock(&slots[s].lock);
-			check_stats(slots[s].inc);
+			check_stats(slots[s].inc, false);
 			pthread_rwlock_unlock(&slots[s].lock);
 		}
 	}
@@ -623,6 +920,7 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < SOAK_PRODUCERS; i++)
 		pthread_join(producers[i].thread, NULL);
 	for (unsigned int s = 0; s < SOAK_DOMAINS; s++) {
+		check_stats(slots[s].inc, true);
 		inc_destroy(slots[s].inc, &x);
 		slots[s].inc = NULL;
 		pthread_rwlock_destroy(&slots[s].lock);
@@ -635,10 +933,13 @@ int main(int argc, char **argv)
 			uint32_t in = atomic_load(&d->in), out = atomic_load(&d->out);
 			uint32_t rel = atomic_load(&d->td.releases);
 			uint32_t gb = atomic_load(&d->td.given_backs);
+			uint32_t taken = atomic_load(&d->taken);
 
-			if (in != out || rel + gb != in)
-				soak_fail("producer %u descriptor %u: accepted %u, back %u (released "
-					  "%u, given back %u)", i, j, in, out, rel, gb);
+			/* The tracker counts a take-back as a release. */
+			if (in != out || rel + gb != in || taken > rel)
+				soak_fail("producer %u descriptor %u: accepted %u, back %u "
+					  "(released or taken back %u, of which taken back %u; "
+					  "given back %u)", i, j, in, out, rel, taken, gb);
 		}
 	}
 	while (retired) {
@@ -650,11 +951,15 @@ int main(int argc, char **argv)
 
 	bad = atomic_load(&violations);
 	printf("pgfree soak: %.1f s, seed %" PRIu64 ": deferred %" PRIu64 ", released %" PRIu64
-	       ", given back %" PRIu64 ", flushes %" PRIu64 " (%" PRIu64 " failed), forks %lu, "
-	       "barriers %lu (%lu timed out), drains %lu, defer_waits %lu, domains recreated "
-	       "%lu%s: %s\n", test_now() - start, seed, sum_deferred, sum_released, sum_given_back,
-	       sum_flushes, sum_failures, atomic_load(&n_forks), atomic_load(&n_barriers),
-	       atomic_load(&n_timeouts), atomic_load(&n_drains), atomic_load(&n_waits),
-	       atomic_load(&n_recreates), forks ? "" : " (fork left out)", bad ? "FAILED" : "ok");
+	       ", given back %" PRIu64 ", taken back %" PRIu64 " (%lu take_back calls, %lu "
+	       "deferred again at once), ->release_chain() calls %" PRIu64 ", flushes %" PRIu64
+	       " (%" PRIu64 " failed), forks %lu, barriers %lu (%lu timed out), drains %lu, "
+	       "defer_waits %lu, domains recreated %lu (%" PRIu64 " of all with take-back)%s: %s\n",
+	       test_now() - start, seed, sum_deferred, sum_released, sum_given_back,
+	       sum_taken_back, atomic_load(&n_take_backs), atomic_load(&n_reused),
+	       sum_chain_calls, sum_flushes, sum_failures, atomic_load(&n_forks),
+	       atomic_load(&n_barriers), atomic_load(&n_timeouts), atomic_load(&n_drains),
+	       atomic_load(&n_waits), atomic_load(&n_recreates), n_tb_domains,
+	       forks ? "" : " (fork left out)", bad ? "FAILED" : "ok");
 	return bad ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT OR GPL-2.0-only
 #
-# Sourced by make-patch.sh and check-patch.sh: where the real v6.19 files
-# are, the section rule both apply, and the scratch tree both start from.
+# Sourced by make-patch.sh, check-patch.sh and kernel-test.sh: where the
+# real v6.19 files are, the section rule they apply, and the scratch tree
+# they start from.
 # The caller sets `here` (its own directory) and `set -eu` first.
 
 # The directory of the unmodified v6.19 files (../shared/linux-6.19 beside
@@ -24,10 +25,13 @@ section() {
 	' "$1"
 }
 
-# v619_tree DIR: DIR/mm/pgtable-generic.c and DIR/include/linux/mm_types.h,
-# copied from v6.19.
+# v619_tree DIR: the v6.19 files the series touches, copied into DIR: the
+# two in $shared, and the two that ../shared lacks, committed unmodified in
+# v6.19/ here (kernel-test.sh checks them against a whole v6.19 tree).
 v619_tree() {
 	mkdir -p "$1/mm" "$1/include/linux"
 	cp "$shared/mm/pgtable-generic.c" "$1/mm/pgtable-generic.c"
 	cp "$shared/include/linux/mm_types.h" "$1/include/linux/mm_types.h"
+	cp "$here/v6.19/mm/Kconfig.debug" "$1/mm/Kconfig.debug"
+	cp "$here/v6.19/mm/Makefile" "$1/mm/Makefile"
 }

@@ -35,7 +35,10 @@
  * test_and_set_bit() is fully ordered.  So the queue_work() after an add
  * either finds PENDING clear and queues a run that starts after the add,
  * or finds it set by a run that has not started yet and will see the add.
- * An add that finds its list non-empty rides on the add that made it so.
+ * An add that finds its list non-empty rides on the add that made it so:
+ * every add to a list runs on that list's CPU with preemption disabled,
+ * so that add has queued the work already, unless this add interrupted
+ * it, and then it queues the work as soon as the interrupt returns.
  */
 static void kernel_pgtable_work_func(struct work_struct *work);
 
@@ -78,8 +81,13 @@ static void kernel_pgtable_work_func(struct work_struct *work)
 
 void pagetable_free_kernel(struct ptdesc *pt)
 {
-	/* Preemptible callers may migrate: any CPU's list will do. */
-	if (llist_add(&pt->pt_llist, raw_cpu_ptr(&kernel_pgtable_list)))
+	/*
+	 * No preemption between the add and queue_work(): an adder preempted
+	 * there would leave its list non-empty with no work queued, and the
+	 * later frees on its CPU would queue nothing until it ran again.
+	 */
+	if (llist_add(&pt->pt_llist, get_cpu_ptr(&kernel_pgtable_list)))
 		queue_work(system_dfl_wq, &kernel_pgtable_work);
+	put_cpu_ptr(&kernel_pgtable_list);
 }
 #endif

@@ -31,10 +31,14 @@
  *
  * One executable per variant of the kernel file (CMakeLists.txt):
  *   test_port_linux                 pgtable-generic.c (per-CPU llists)
+ *   test_port_linux_global_llist    global-llist/pgtable-generic.c
  *   test_port_linux_v5              v5/pgtable-generic.c (v6.19)
- *   test_port_linux_mutant_flush    the flush moved after the frees
- *   test_port_linux_mutant_wake     the work queued only when llist_add()
+ *   test_port_linux[_global_llist]_mutant_flush
+ *                                   the flush moved after the frees
+ *   test_port_linux[_global_llist]_mutant_wake
+ *                                   the work queued only when llist_add()
  *                                   returns false (inverted wake)
+ * (the mutants are mutant.sh's, which kernel-test.sh also uses)
  *
  * Options:
  *   --expect-violation       negative control: succeed only if the checker
@@ -198,8 +202,9 @@ void shim_pagetable_free(struct ptdesc *pt)
 
 /*
  * Half the producers ask for an arbitrary CPU on every call: the worst case
- * of "preempted and migrated between raw_cpu_ptr() and llist_add()", every
- * list shared by every producer.
+ * of migration between choosing a list and llist_add(), which the kernel
+ * code rules out by disabling preemption and the shim cannot: every list
+ * shared by every producer.
  */
 static _Thread_local int tl_scramble;
 static _Thread_local uint32_t tl_rng;

@@ -6,13 +6,17 @@
  * own cache line (as the kernel's per-CPU areas are apart), indexed by
  * sched_getcpu() modulo NR_CPUS.
  *
- * "This CPU" is only a hint here, as it is in the kernel with preemption
- * enabled: the thread may migrate right after sched_getcpu(), and several
- * threads share a slot.  That is the situation the ported code's comment
- * argues is harmless (llist_add() is atomic on whichever list it got), so
- * the shim exercises it rather than hiding it.  The tests can also replace
- * the CPU number source (shim_cpu_id_fn) to make every call land on an
- * arbitrary slot, the worst case of migration.
+ * "This CPU" is only a hint here: the thread may migrate right after
+ * sched_getcpu(), and several threads share a slot.  get_cpu_ptr() cannot
+ * disable preemption, so the ported code runs with more than the kernel
+ * allows it (there, with preemption disabled, every add to a CPU's list
+ * comes from that CPU): adds from several threads on one list, and an
+ * adder preempted between its llist_add() and its queue_work().  The
+ * test's checks must hold anyway, since llist_add() is atomic on whichever
+ * list it got and a preempted adder only delays the frees behind it until
+ * it queues the work, which every drain waits for.  The tests can also
+ * replace the CPU number source (shim_cpu_id_fn) to make every call land
+ * on an arbitrary slot, the worst case.
  *
  * this_cpu_ptr() cannot check "preemption disabled" here (the kernel warns
  * under CONFIG_DEBUG_PREEMPT); it is the same as raw_cpu_ptr().

@@ -42,7 +42,7 @@ set xrange [0.8:24]
 unset object
 set object 1 rect from 2.5, graph 0 to 24, graph 1 fc rgb '#eeeeee' fs solid 1.0 behind
 set label 1 'oversubscribed' at 2.7, graph 0.95
-plot for [i=2:16] 'bench/results/amd-epyc-2vcpu-kvm/enqueue_delay.dat' using 1:i with linespoints lt (i-1) title columnheader(i)
+plot for [i=2:21] 'bench/results/amd-epyc-2vcpu-kvm/enqueue_delay.dat' using 1:i with linespoints lt (i-1) title columnheader(i)
 unset label 1
 unset object 1
 unset logscale
@@ -56,7 +56,7 @@ set xrange [0.8:24]
 unset object
 set object 1 rect from 2.5, graph 0 to 24, graph 1 fc rgb '#eeeeee' fs solid 1.0 behind
 set label 1 'oversubscribed' at 2.7, graph 0.95
-plot for [i=2:16] 'bench/results/amd-epyc-2vcpu-kvm/enqueue_nodelay.dat' using 1:i with linespoints lt (i-1) title columnheader(i)
+plot for [i=2:21] 'bench/results/amd-epyc-2vcpu-kvm/enqueue_nodelay.dat' using 1:i with linespoints lt (i-1) title columnheader(i)
 unset label 1
 unset object 1
 unset logscale
@@ -67,7 +67,7 @@ set xlabel 'simulated flush cost (ns)'
 set ylabel 'M descriptors / s'
 set logscale y
 set xtics (0, 1000, 10000)
-plot for [i=2:26] 'bench/results/amd-epyc-2vcpu-kvm/end_to_end.dat' using 1:i with linespoints lt (i-1) title columnheader(i)
+plot for [i=2:35] 'bench/results/amd-epyc-2vcpu-kvm/end_to_end.dat' using 1:i with linespoints lt (i-1) title columnheader(i)
 unset logscale
 set xtics autofreq
 set output 'bench/results/amd-epyc-2vcpu-kvm/latency.png'

@@ -93,6 +93,16 @@ static unsigned int default_nr_slots(void)
 	return n > PGFREE_MAX_SLOTS ? PGFREE_MAX_SLOTS : (unsigned int)n;
 }
 
+/* A create that failed: free what it built (the queues and their side tables). */
+static void domain_free(struct pgfree_domain *dom)
+{
+	free(dom->taken);
+	pgfree_tb_fini(dom);
+	pgfree_batch_fini(&dom->carry);
+	dom->dops->fini(dom);
+	free(dom);
+}
+
 int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain **out)
 {
 	struct pgfree_domain *dom;
@@ -166,11 +176,7 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 			dom->mark_share = share;
 	}
 	if (err) {
-		free(dom->taken);
-		pgfree_tb_fini(dom);
-		pgfree_batch_fini(&dom->carry);
-		dom->dops->fini(dom);
-		free(dom);
+		domain_free(dom);
 		return err;
 	}
 	/* After the mark: a bounded domain keeps the CAS push (rseq.c). */
@@ -186,11 +192,7 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 			pthread_cond_destroy(&dom->drain_done);
 			pthread_mutex_destroy(&dom->gen_lock);
 			pthread_mutex_destroy(&dom->drain_lock);
-			free(dom->taken);
-			pgfree_tb_fini(dom);
-			pgfree_batch_fini(&dom->carry);
-			dom->dops->fini(dom);
-			free(dom);
+			domain_free(dom);
 			return err;
 		}
 		/* Else the caller drains, as with PGFREE_F_NO_THREAD. */
@@ -238,7 +240,7 @@ static int domain_destroy(struct pgfree_domain *dom, uint64_t deadline_ns)
 		pgfree_drain_until_empty(dom);
 		if (!dom->take_back || !dom->tb_outstanding)
 			break;
-		pgfree_tb_release_all(dom);
+		pgfree_tb_expire(dom, true);
 	}
 
 	/* Release: pairs with the acquire loads of the consumer-side calls. */

@@ -323,8 +323,7 @@ void __pgfree_tb_publish(struct pgfree_domain *dom, unsigned int list,
 			 struct pgfree_llist_node *chain, uint64_t now_ns);
 void __pgfree_tb_expire(struct pgfree_domain *dom, uint64_t now_ns, bool all);
 uint64_t pgfree_tb_due(struct pgfree_domain *dom);
-void pgfree_tb_expire(struct pgfree_domain *dom);
-void pgfree_tb_release_all(struct pgfree_domain *dom);
+void pgfree_tb_expire(struct pgfree_domain *dom, bool all);
 uint64_t pgfree_hint_backlog(struct pgfree_domain *dom);
 void __pgfree_release_chain(struct pgfree_domain *dom, unsigned int list,
 			    struct pgfree_chainent *e);

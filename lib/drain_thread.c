@@ -187,7 +187,7 @@ static void *drain_thread(void *arg)
 			else if (!due)
 				pgfree_park(dom, 0);
 			if (due)
-				pgfree_tb_expire(dom);
+				pgfree_tb_expire(dom, false);
 			opened = 0;
 			continue;
 		}

@@ -244,49 +244,27 @@ uint64_t pgfree_tb_due(struct pgfree_domain *dom)
 	return due;
 }
 
-/* The drain thread's expiry, when it woke for it. */
-static void expire_cb(struct pgfree_domain *dom, void *arg)
+static void expire_cb(struct pgfree_domain *dom, void *all)
 {
-	(void)arg;
-	__pgfree_tb_expire(dom, pgfree_now_ns(), false);
+	__pgfree_tb_expire(dom, pgfree_now_ns(), *(const bool *)all);
 }
 
 /**
  * pgfree_tb_expire() - release the chains that waited too long (E)
  * @dom: a take-back domain; drain_lock not held
- */
-void pgfree_tb_expire(struct pgfree_domain *dom)
-{
-	struct pgfree_cb_frame frame;
-
-	pthread_mutex_lock(&dom->drain_lock);
-	pgfree_cb_enter(&frame, dom);
-	dom->dops->__release(dom, expire_cb, NULL);
-	pgfree_cb_exit(&frame);
-	pthread_mutex_unlock(&dom->drain_lock);
-}
-
-static void expire_all_cb(struct pgfree_domain *dom, void *arg)
-{
-	(void)arg;
-	__pgfree_tb_expire(dom, pgfree_now_ns(), true);
-}
-
-/**
- * pgfree_tb_release_all() - release every chain that waits for take-back
- * @dom: a take-back domain being destroyed, after its last drain;
- *	drain_lock not held
+ * @all: every chain, whatever its age: the domain is being destroyed,
+ *	after its last drain (a ->release() may defer again, so destroy
+ *	drains once more after this)
  *
- * A ->release() may defer again, so destroy drains once more after this
- * when something was released.
+ * The drain thread's expiry, when it woke for it; destroy's.
  */
-void pgfree_tb_release_all(struct pgfree_domain *dom)
+void pgfree_tb_expire(struct pgfree_domain *dom, bool all)
 {
 	struct pgfree_cb_frame frame;
 
 	pthread_mutex_lock(&dom->drain_lock);
 	pgfree_cb_enter(&frame, dom);
-	dom->dops->__release(dom, expire_all_cb, NULL);
+	dom->dops->__release(dom, expire_cb, &all);
 	pgfree_cb_exit(&frame);
 	pthread_mutex_unlock(&dom->drain_lock);
 }

@@ -1457,6 +1457,12 @@ def self_test(root):
                 csvt = f.read()
             with open(ad, "w") as f:
                 f.write(csvt.replace("pool_dry_wait_share", "renamed_column", 1))
+            # app.json may keep the field too (schema pgfree-app/2): rename it there as well.
+            aj = os.path.join(tmp, RESULTS, m, "app.json")
+            with open(aj) as f:
+                ajt = f.read()
+            with open(aj, "w") as f:
+                f.write(ajt.replace('"pool_dry_wait_share"', '"renamed_column"'))
             expect_error(lambda: render(Results(tmp), "app", " machine=%s" % m, ""),
                          "has no pool_dry_wait_share", "a missing column is named")
         for bad, needle in (("<!-- BEGIN GENERATED: enqueue machine=x -->\n", "never closed"),

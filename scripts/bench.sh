@@ -36,8 +36,9 @@
 # first (SMT siblings last) and NUMA node 0 before node 1; rows with more
 # producers than CPUs run unpinned and are labelled oversubscribed.
 #
-# Duration on 2 CPUs: pgfree_bench about 2-3 minutes, --quick about 30 s;
-# the stages below take the rest of a ~6 minute budget.
+# Duration on 2 CPUs: pgfree_bench about 3 minutes, --quick about 1 minute;
+# with the stages below (the application stage's three modes take most of
+# the rest) about 8 minutes in all.
 #
 # Stage hooks, run after pgfree_bench and the report, in this order, each
 # only if the file exists and is executable (skipped silently otherwise):

@@ -8,7 +8,6 @@
  */
 #include <signal.h>
 #include <stdint.h>
-#include <sys/prctl.h>
 
 #include "domain.h"
 #include "wake.h"
@@ -157,33 +156,6 @@ static void gather(struct pgfree_domain *dom, uint64_t opened)
 	}
 }
 
-/*
- * The drain thread's timer slack.  Its timed sleeps are short: the
- * batching delay (50 us by default) and the take-back expiry.  Linux lets
- * a normal thread's timer fire up to its timer slack late, 50 us by
- * default (prctl(2), PR_SET_TIMERSLACK), so the default delay could take
- * twice as long as asked before anything else (on this project's 2-vCPU
- * KVM guest a 20 us futex sleep lasted 121 us with the default slack and
- * 56 us with 1 us: the rest is the guest's timer).  The slack becomes
- * 1/16 of the delay, at least 1 us, and is never raised above what the
- * thread inherited: a delay of 1 s does not need a timer more precise
- * than the default one.  Only this thread's own slack changes (the
- * prctl is per thread); a failure leaves the default, which only costs
- * latency, so it is ignored.
- */
-#define DRAIN_SLACK_MIN_NS 1000ul
-
-static void set_timer_slack(const struct pgfree_domain *dom)
-{
-	unsigned long want = (unsigned long)dom->cfg.batch_delay_us * 1000ul / 16;
-	int cur = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-
-	if (want < DRAIN_SLACK_MIN_NS)
-		want = DRAIN_SLACK_MIN_NS;
-	if (cur > 0 && want < (unsigned long)cur)
-		(void)prctl(PR_SET_TIMERSLACK, want, 0, 0, 0);
-}
-
 /**
  * drain_thread() - the domain's drain thread
  * @arg: the domain
@@ -199,7 +171,6 @@ static void *drain_thread(void *arg)
 	struct pgfree_domain *dom = arg;
 	uint64_t pause = 0, opened = 0;	/* when the batch opened; 0: at the wake-up */
 
-	set_timer_slack(dom);
 	for (;;) {
 		/* Relaxed: all three are re-read after the fence in pgfree_park(). */
 		bool stop = atomic_load_explicit(&dom->stop, memory_order_relaxed);

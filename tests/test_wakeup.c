@@ -20,7 +20,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 
 #include "harness/check.h"
 #include "support/tracker.h"
@@ -346,83 +345,5 @@ Test(wakeup, released_without_barrier_under_delay, .timeout = 120)
 		}
 		cr_assert_eq(tracker_verify(&t, d, 64, msg, sizeof(msg)), 0, "%s", msg);
 		cr_assert_eq(pgfree_domain_destroy(dom), 0);
-	}
-}
-
-/*
- * The drain thread's timer slack (drain_thread.c): 1/16 of the batching
- * delay, at least 1 us, never above what it inherited.  The flush runs on
- * the drain thread (no drain or barrier call here), so it reads the slack
- * there; the test compares values, never times.
- */
-struct slack_probe {
-	_Atomic long slack;	/* the drain thread's, read in ->flush(); -1: not yet */
-	_Atomic long released;
-};
-
-static int slack_flush(void *ctx, const struct pgfree_range *r)
-{
-	struct slack_probe *p = ctx;
-
-	(void)r;
-	atomic_store(&p->slack, (long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
-	return 0;
-}
-
-static void slack_release(void *ctx, struct pgfree_llist_node *batch)
-{
-	struct slack_probe *p = ctx;
-
-	for (; batch; batch = batch->next)
-		atomic_fetch_add(&p->released, 1);
-}
-
-static long drain_thread_slack(unsigned int design, unsigned int flags, unsigned int delay_us)
-{
-	struct slack_probe p;
-	struct pgfree_config cfg = { 0 };
-	struct pgfree_domain *dom;
-	struct pgfree_llist_node node;
-	double t0;
-
-	atomic_init(&p.slack, -1);
-	atomic_init(&p.released, 0);
-	cfg.design = design;
-	cfg.flags = flags;
-	cfg.ops.flush = slack_flush;
-	cfg.ops.release = slack_release;
-	cfg.ctx = &p;
-	cfg.batch_delay_us = delay_us;
-	cfg.batch_max = 1;	/* one descriptor ends the gathering: no 1 s wait */
-	cr_assert_eq(pgfree_domain_create(&cfg, &dom), 0);
-	cr_assert_eq(pgfree_defer(dom, &node), 0);
-	/* A safety net for a lost wake-up, not a speed. */
-	t0 = test_now();
-	while (atomic_load(&p.released) < 1 && test_now() - t0 < ROUND_TIMEOUT_S)
-		test_sleep_us(100);
-	cr_assert_eq(atomic_load(&p.released), 1, "%s: not released by the drain thread",
-		     pgfree_design_name(design));
-	cr_assert_eq(pgfree_domain_destroy(dom), 0);
-	return atomic_load(&p.slack);
-}
-
-Test(wakeup, drain_thread_timer_slack, .timeout = 120)
-{
-	long mine = (long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-
-	cr_assert_gt(mine, 0);
-	for_each_design(design) {
-		const char *name = pgfree_design_name(design);
-		long want = PGFREE_DEFAULT_BATCH_DELAY_US * 1000L / 16;
-		long s;
-
-		s = drain_thread_slack(design, 0, 0);	/* the default delay */
-		cr_assert_eq(s, want < mine ? want : mine, "%s: default delay: slack %ld ns",
-			     name, s);
-		s = drain_thread_slack(design, PGFREE_F_NO_DELAY, 0);
-		cr_assert_eq(s, 1000L < mine ? 1000L : mine, "%s: no delay: slack %ld ns", name, s);
-		/* A 1 s delay wants 62.5 ms: the inherited slack stays. */
-		s = drain_thread_slack(design, 0, 1000000);
-		cr_assert_eq(s, mine, "%s: 1 s delay: slack %ld ns, inherited %ld", name, s, mine);
 	}
 }

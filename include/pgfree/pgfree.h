@@ -277,10 +277,7 @@ enum pgfree_design {
  *	PGFREE_F_NO_DELAY drains at once instead.  At most
  *	PGFREE_MAX_BATCH_DELAY_US.  The default was measured: with no delay a
  *	single producer paid a futex wake every ~8 descriptors (31.9 ns per
- *	defer against 8.3 ns with a 20 us delay, bench/results).  The drain
- *	thread lowers its own timer slack (prctl(2) PR_SET_TIMERSLACK) to
- *	1/16 of the delay, at least 1 us, so that a short delay is not
- *	stretched by the default 50 us slack.
+ *	defer against 8.3 ns with a 20 us delay, bench/results).
  * @batch_max: a delay is cut short as soon as this many descriptors are
  *	queued; 0 means PGFREE_DEFAULT_BATCH_MAX.  Batches are not capped by it:
  *	a drain always takes everything queued.

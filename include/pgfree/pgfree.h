@@ -277,7 +277,9 @@ enum pgfree_design {
  *	PGFREE_F_NO_DELAY drains at once instead.  At most
  *	PGFREE_MAX_BATCH_DELAY_US.  The default was measured: with no delay a
  *	single producer paid a futex wake every ~8 descriptors (31.9 ns per
- *	defer against 8.3 ns with a 20 us delay, bench/results).
+ *	defer against 8.3 ns with a 20 us delay, bench/results).  After a
+ *	drain the thread stays awake for the rest of the delay before it
+ *	parks, so a steady stream pays no wake-up.
  * @batch_max: a delay is cut short as soon as this many descriptors are
  *	queued; 0 means PGFREE_DEFAULT_BATCH_MAX.  Batches are not capped by it:
  *	a drain always takes everything queued.

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * The drain thread: it sleeps until a producer wakes it (wake.h), gathers
- * for the batching delay, drains (drain.c), retries a batch a failed flush
- * kept, and, on a take-back domain, wakes for the chains that waited too
- * long (takeback.c).  Nothing here decides what is released when: that is
+ * for the batching delay, drains (drain.c), lingers for the rest of the
+ * delay before it parks again, retries a batch a failed flush kept, and,
+ * on a take-back domain, wakes for the chains that waited too long
+ * (takeback.c).  Nothing here decides what is released when: that is
  * drain.c's; this file only decides when a drain runs.
  */
 #include <signal.h>
@@ -93,15 +94,20 @@ int pgfree_start_drain_thread(struct pgfree_domain *dom)
  * __pgfree_drain() flushes once for all of carry, so the correctness
  * argument (step 3) is unchanged: every detach precedes that flush.
  */
-static void gather(struct pgfree_domain *dom, uint64_t opened)
+static uint64_t gather_slice(const struct pgfree_domain *dom)
 {
-	uint64_t delay = (uint64_t)dom->cfg.batch_delay_us * 1000u;
-	uint64_t slice = delay / 8;
+	uint64_t slice = (uint64_t)dom->cfg.batch_delay_us * 1000u / 8;
 
 	if (slice < 20000u)
 		slice = 20000u;
 	if (slice > 1000000u)
 		slice = 1000000u;
+	return slice;
+}
+
+static void gather(struct pgfree_domain *dom, uint64_t opened)
+{
+	uint64_t slice = gather_slice(dom);
 
 	for (;;) {
 		struct pgfree_cb_frame frame;
@@ -156,11 +162,55 @@ static void gather(struct pgfree_domain *dom, uint64_t opened)
 	}
 }
 
+/*
+ * Linger: after a drain that left nothing queued, sleep out the rest of the
+ * batching delay since its detach (@opened) before parking.  Under a
+ * steady stream the next descriptor comes within it; its producer finds
+ * the thread not parked and makes no futex call, and the thread saves a
+ * park and its wake-up (and, where the drain does not walk, the gathering
+ * sleep that followed the wake-up from its start).  When the stream has
+ * stopped it costs one sleep before parking.
+ *
+ * It ends early, like gather(): at a request (a barrier's, destroy's, a
+ * producer's at its list's share of the mark: pgfree_gather_sleep()); a
+ * drain that walks also looks for work every slice and hands over to
+ * gather() when some came, which counts it against batch_max; one that
+ * does not walk sleeps at once, its producers cutting the sleep short at
+ * their share.  A batch another drain kept is seen when the sleep ends, as
+ * in gather(): within a slice or, without a walk, the delay.  On a
+ * take-back domain it ends when the first published chain is due, so the
+ * take_back_us bound holds.  Drain thread only.
+ */
+static void linger(struct pgfree_domain *dom, uint64_t opened)
+{
+	uint64_t slice = gather_slice(dom);
+
+	for (;;) {
+		uint64_t now = pgfree_now_ns(), left = batch_wait_ns(dom, opened, now);
+
+		if (left && dom->take_back) {
+			uint64_t due = pgfree_tb_due(dom);
+
+			if (due)
+				left = due <= now ? 0 : (due - now < left ? due - now : left);
+		}
+		if (!left)
+			return;
+		pgfree_gather_sleep(dom, left < slice || !dom->walk ? left : slice);
+		/* Relaxed: hints, as in gather(); the loop re-reads them after. */
+		if (!dom->walk || atomic_load_explicit(&dom->kick, memory_order_relaxed) ||
+		    atomic_load_explicit(&dom->stop, memory_order_relaxed) ||
+		    atomic_load_explicit(&dom->kept, memory_order_relaxed) ||
+		    dom->dops->has_work(dom))
+			return;
+	}
+}
+
 /**
  * drain_thread() - the domain's drain thread
  * @arg: the domain
  *
- * Sleeps until woken, optionally gathers, drains; retries a batch kept by
+ * Sleeps until woken, optionally gathers, drains, lingers; retries a batch kept by
  * a failed flush (its own or any other drain's) with back-off; on stop,
  * drains until nothing is left and exits.
  *
@@ -180,24 +230,9 @@ static void *drain_thread(void *arg)
 		bool idle;
 
 		if (!stop && !kick && !kept && !dom->dops->has_work(dom)) {
-			/*
-			 * Linger: after a drain, sleep out the rest of the
-			 * delay since its detach (the policy above) before
-			 * parking.  Under a steady stream the next descriptor
-			 * comes within it, and its producer, finding the
-			 * thread not parked, makes no futex call; the thread
-			 * saves a park, its wake-up and the gathering sleep
-			 * that would follow it: one timed sleep per batch
-			 * instead of two sleeps and a wake.  When the stream
-			 * has stopped it costs one sleep before parking.  The
-			 * sleep is gather's, so a share of batch_max, a
-			 * barrier, a kept batch or destroy cut it short.
-			 */
+			/* Lingering first (above): at most once per drain. */
 			if (opened && dom->cfg.batch_delay_us && !lingered) {
-				uint64_t left = batch_wait_ns(dom, opened, pgfree_now_ns());
-
-				if (left)
-					pgfree_gather_sleep(dom, left);
+				linger(dom, opened);
 				lingered = true;
 				continue;	/* look again: work, requests */
 			}

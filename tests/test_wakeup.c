@@ -356,7 +356,8 @@ Test(wakeup, released_without_barrier_under_delay, .timeout = 120)
  * when it is deferred before t0 + (i + 1) D, t0 the time before the first
  * defer: the first batch opens no earlier than t0 and gathers D, so the
  * first drain's opening time is at least t0 + D; each later drain opens
- * when the linger before it has slept out D from the previous opening, so
+ * when the linger before it (or the gathering it handed a descriptor to)
+ * has slept out D from the previous opening, so
  * drain i opens no earlier than t0 + (i + 1) D, and its linger lasts until
  * that + D.  Each defer time is read after pgfree_defer() returned, so it
  * is no earlier than the defer.  A round later than that (the machine held

@@ -278,8 +278,8 @@ enum pgfree_design {
  *	PGFREE_MAX_BATCH_DELAY_US.  The default was measured: with no delay a
  *	single producer paid a futex wake every ~8 descriptors (31.9 ns per
  *	defer against 8.3 ns with a 20 us delay, bench/results).  After a
- *	drain the thread stays awake for the rest of the delay before it
- *	parks, so a steady stream pays no wake-up.
+ *	drain the thread sleeps out the rest of the delay (timed, cut short
+ *	like the delay) before it parks, so a steady stream pays no wake-up.
  * @batch_max: a delay is cut short as soon as this many descriptors are
  *	queued; 0 means PGFREE_DEFAULT_BATCH_MAX.  Batches are not capped by it:
  *	a drain always takes everything queued.

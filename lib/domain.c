@@ -161,20 +161,19 @@ int pgfree_domain_create(const struct pgfree_config *cfg, struct pgfree_domain *
 		if (!dom->taken)
 			err = -ENOMEM;
 	}
-	if (!err && !dom->walk) {
+	if (!err && !dom->walk)
 		/*
 		 * A drain that does not walk cannot count what it detaches: its
-		 * producers count (the hint) and, when a list reaches its share
-		 * of batch_max, cut the batching delay short (gather() in
-		 * drain_thread.c), as a list reaching its share of backlog_max
-		 * does; the smaller share of the two.
+		 * producers count (the hint), which gather() (drain_thread.c)
+		 * reads at each look to hold it against batch_max.  No share of
+		 * batch_max is added to the mark: a producer that kicked the
+		 * drain at every share paid a futex wake and the drain a wake-up
+		 * per batch_max descriptors under a steady stream (take-back at
+		 * 2 producers on 2 CPUs: 24k futex calls and 25k context
+		 * switches a second), where every other drain (the walking
+		 * ones, the benchmark peers' bench/bdrain.c) looks once a slice.
 		 */
-		uint64_t share = ((uint64_t)dom->cfg.batch_max + dom->nr_slots - 1) / dom->nr_slots;
-
 		dom->mark_mode = PGFREE_MARK_HINT;
-		if (!dom->mark_share || share < dom->mark_share)
-			dom->mark_share = share;
-	}
 	if (err) {
 		domain_free(dom);
 		return err;

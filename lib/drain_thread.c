@@ -139,7 +139,8 @@ static void gather(struct pgfree_domain *dom, uint64_t opened)
 			/*
 			 * A drain that does not walk cannot count what it
 			 * detaches: read the lists' counts instead (the
-			 * producers keep them, enum pgfree_mark_mode's HINT).
+			 * producers keep them, enum pgfree_mark_mode's HINT),
+			 * a load of each list's line per look.
 			 */
 			queued = pgfree_hint_backlog(dom);
 		}
@@ -151,14 +152,14 @@ static void gather(struct pgfree_domain *dom, uint64_t opened)
 		if (!left)
 			return;
 		/*
-		 * A drain that walks polls in slices, detaching as it goes, to
-		 * count against batch_max.  One that does not sleeps the rest
-		 * at once: a timed sleep costs the sleeper CPU (some 20 us on
-		 * this project's KVM guests: measured in examples/iommu_sva),
-		 * and its producers cut the sleep short themselves when a list
-		 * reaches its share of batch_max (mark_share, domain.c).
+		 * Every drain looks once a slice, to hold what is queued
+		 * against batch_max: a drain that walks detaches as it goes,
+		 * one that does not reads its producers' counts.  Producers
+		 * do not cut the sleep short for batch_max (they would pay a
+		 * futex wake per batch: domain.c says what that cost); only
+		 * requests and backlog_max's mark do (pgfree_gather_sleep()).
 		 */
-		pgfree_gather_sleep(dom, left < slice || !dom->walk ? left : slice);
+		pgfree_gather_sleep(dom, left < slice ? left : slice);
 	}
 }
 
@@ -172,14 +173,12 @@ static void gather(struct pgfree_domain *dom, uint64_t opened)
  * stopped it costs one sleep before parking.
  *
  * It ends early, like gather(): at a request (a barrier's, destroy's, a
- * producer's at its list's share of the mark: pgfree_gather_sleep()); a
- * drain that walks also looks for work every slice and hands over to
- * gather() when some came, which counts it against batch_max; one that
- * does not walk sleeps at once, its producers cutting the sleep short at
- * their share.  A batch another drain kept is seen when the sleep ends, as
- * in gather(): within a slice or, without a walk, the delay.  On a
- * take-back domain it ends when the first published chain is due, so the
- * take_back_us bound holds.  Drain thread only.
+ * producer's at its list's share of backlog_max: pgfree_gather_sleep());
+ * and it looks for work every slice and hands over to gather() when some
+ * came, which holds it against batch_max.  A batch another drain kept is
+ * seen when a slice's sleep ends, as in gather().  On a take-back domain
+ * it ends when the first published chain is due, so the take_back_us bound
+ * holds.  Drain thread only.
  */
 static void linger(struct pgfree_domain *dom, uint64_t opened)
 {
@@ -196,9 +195,9 @@ static void linger(struct pgfree_domain *dom, uint64_t opened)
 		}
 		if (!left)
 			return;
-		pgfree_gather_sleep(dom, left < slice || !dom->walk ? left : slice);
+		pgfree_gather_sleep(dom, left < slice ? left : slice);
 		/* Relaxed: hints, as in gather(); the loop re-reads them after. */
-		if (!dom->walk || atomic_load_explicit(&dom->kick, memory_order_relaxed) ||
+		if (atomic_load_explicit(&dom->kick, memory_order_relaxed) ||
 		    atomic_load_explicit(&dom->stop, memory_order_relaxed) ||
 		    atomic_load_explicit(&dom->kept, memory_order_relaxed) ||
 		    dom->dops->has_work(dom))

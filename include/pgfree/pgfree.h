@@ -280,9 +280,11 @@ enum pgfree_design {
  *	defer against 8.3 ns with a 20 us delay, bench/results).  After a
  *	drain the thread sleeps out the rest of the delay (timed, cut short
  *	like the delay) before it parks, so a steady stream pays no wake-up.
- * @batch_max: a delay is cut short as soon as this many descriptors are
- *	queued; 0 means PGFREE_DEFAULT_BATCH_MAX.  Batches are not capped by it:
- *	a drain always takes everything queued.
+ * @batch_max: a delay is cut short once this many descriptors are
+ *	queued: the drain thread looks every slice of the delay (an eighth
+ *	of it, from 20 us to 1 ms) and drains when it finds this many; 0 means
+ *	PGFREE_DEFAULT_BATCH_MAX.  Batches are not capped by it: a drain
+ *	always takes everything queued.
  * @backlog_max: the high-water mark: how many descriptors may be deferred
  *	and not yet released (queued, or detached and not yet flushed).  0: no
  *	mark.  It is shared out evenly between the lists (per CPU), so a list

@@ -105,13 +105,53 @@ static uint64_t gather_slice(const struct pgfree_domain *dom)
 	return slice;
 }
 
-static void gather(struct pgfree_domain *dom, uint64_t opened)
+/**
+ * gather_sleep_ns() - how long the next gathering sleep may be
+ * @dom: the domain; drain thread only
+ * @queued: what the last look found queued
+ * @counted: when the producers' counts last restarted from 0, as far as
+ *	this thread knows (its last detach, or its start)
+ * @now_ns: the time of that look
+ * @left: what is left of the batching delay (batch_wait_ns())
+ * @slice: gather_slice()
+ *
+ * A drain that walks looks once a slice, detaching as it goes.  One that
+ * does not reads its producers' counts (enum pgfree_mark_mode's HINT),
+ * which each detach restarts: when, at the rate they rose since @counted,
+ * they would stay below batch_max until the delay ends, one sleep of the
+ * rest does; otherwise it looks once a slice.  Why not always a slice: a
+ * timed sleep costs the sleeper CPU (15-30 us on this project's KVM
+ * guests) and overruns, so slices made a slow stream's batches smaller
+ * (examples/iommu_sva: 30% more flushes).  Why not always the rest: the
+ * producers no longer cut it short for batch_max (domain.c), so a fast
+ * stream's batch would wait out the delay however large it grew.  A
+ * stream that speeds up during one long sleep is seen when it ends,
+ * within the delay.
+ *
+ * Return: nanoseconds to sleep.
+ */
+static uint64_t gather_sleep_ns(const struct pgfree_domain *dom, uint64_t queued,
+				uint64_t counted, uint64_t now_ns, uint64_t left, uint64_t slice)
+{
+	uint64_t since = now_ns > counted ? now_ns - counted : 0;
+
+	if (left <= slice)
+		return left;
+	if (dom->walk)
+		return slice;
+	/* Would the count reach batch_max by the end, at its rate so far?  (Doubles: no overflow.) */
+	if ((double)queued * (double)(since + left) < (double)dom->cfg.batch_max * (double)since)
+		return left;
+	return slice;
+}
+
+static void gather(struct pgfree_domain *dom, uint64_t opened, uint64_t counted)
 {
 	uint64_t slice = gather_slice(dom);
 
 	for (;;) {
 		struct pgfree_cb_frame frame;
-		uint64_t queued, left;
+		uint64_t queued, left, now;
 
 		/*
 		 * Relaxed: hints to stop gathering early.  A caller's drain
@@ -148,18 +188,18 @@ static void gather(struct pgfree_domain *dom, uint64_t opened)
 		    (dom->cfg.backlog_max && queued >= dom->cfg.backlog_max))
 			return;
 
-		left = batch_wait_ns(dom, opened, pgfree_now_ns());
+		now = pgfree_now_ns();
+		left = batch_wait_ns(dom, opened, now);
 		if (!left)
 			return;
 		/*
-		 * Every drain looks once a slice, to hold what is queued
-		 * against batch_max: a drain that walks detaches as it goes,
-		 * one that does not reads its producers' counts.  Producers
-		 * do not cut the sleep short for batch_max (they would pay a
-		 * futex wake per batch: domain.c says what that cost); only
-		 * requests and backlog_max's mark do (pgfree_gather_sleep()).
+		 * The drain looks again at the end of this sleep, to hold what
+		 * is queued against batch_max.  Producers do not cut the sleep
+		 * short for batch_max (they would pay a futex wake per batch:
+		 * domain.c says what that cost); only requests and
+		 * backlog_max's mark do (pgfree_gather_sleep()).
 		 */
-		pgfree_gather_sleep(dom, left < slice ? left : slice);
+		pgfree_gather_sleep(dom, gather_sleep_ns(dom, queued, counted, now, left, slice));
 	}
 }
 
@@ -174,11 +214,13 @@ static void gather(struct pgfree_domain *dom, uint64_t opened)
  *
  * It ends early, like gather(): at a request (a barrier's, destroy's, a
  * producer's at its list's share of backlog_max: pgfree_gather_sleep());
- * and it looks for work every slice and hands over to gather() when some
- * came, which holds it against batch_max.  A batch another drain kept is
- * seen when a slice's sleep ends, as in gather().  On a take-back domain
- * it ends when the first published chain is due, so the take_back_us bound
- * holds.  Drain thread only.
+ * and it looks for work at the end of each sleep and hands over to
+ * gather() when some came, which holds it against batch_max.  Its sleeps
+ * are gather's (gather_sleep_ns(), with nothing queued when it began): a
+ * slice where the drain walks, the rest of the delay where it does not.
+ * A batch another drain kept is seen when a sleep ends, as in gather().
+ * On a take-back domain it ends when the first published chain is due, so
+ * the take_back_us bound holds.  Drain thread only.
  */
 static void linger(struct pgfree_domain *dom, uint64_t opened)
 {
@@ -195,7 +237,7 @@ static void linger(struct pgfree_domain *dom, uint64_t opened)
 		}
 		if (!left)
 			return;
-		pgfree_gather_sleep(dom, left < slice ? left : slice);
+		pgfree_gather_sleep(dom, gather_sleep_ns(dom, 0, opened, now, left, slice));
 		/* Relaxed: hints, as in gather(); the loop re-reads them after. */
 		if (atomic_load_explicit(&dom->kick, memory_order_relaxed) ||
 		    atomic_load_explicit(&dom->stop, memory_order_relaxed) ||
@@ -219,6 +261,7 @@ static void *drain_thread(void *arg)
 {
 	struct pgfree_domain *dom = arg;
 	uint64_t pause = 0, opened = 0;	/* when the batch opened; 0: at the wake-up */
+	uint64_t counted = pgfree_now_ns();	/* the last detach: gather_sleep_ns() */
 	bool lingered = false;		/* since the last drain */
 
 	for (;;) {
@@ -254,11 +297,12 @@ static void *drain_thread(void *arg)
 		} else {
 			pause = 0;	/* some drain succeeded since: start again at 1 ms */
 			if (!stop && !kick && dom->cfg.batch_delay_us)
-				gather(dom, opened ? opened : pgfree_now_ns());
+				gather(dom, opened ? opened : pgfree_now_ns(), counted);
 		}
 
 		/* The next batch opens at this drain's detach (the policy above). */
 		opened = pgfree_now_ns();
+		counted = opened;
 		lingered = false;
 		pthread_mutex_lock(&dom->drain_lock);
 		__pgfree_drain(dom);

@@ -400,7 +400,9 @@ def drain_cycle(design, n, x, inp, flush_ns, delay_ns):
     when this one ends (T_c = T_d); with one, gather() polls every slice
     from the detach on until batch_max are queued or the delay is over,
     each poll a timed sleep (calib's CPU and wall time of one: the wall
-    time overruns the request) and a look at every list."""
+    time overruns the request) and a look at every list; the take-back
+    drain, which does not walk, sleeps the rest at once when the rate
+    cannot reach batch_max within the delay."""
     lat = handoff_ns(n, inp)
     lists = n if design in ("percpu", "percpu_takeback") else 1
     d = inp["drain_ns"][design]
@@ -417,7 +419,12 @@ def drain_cycle(design, n, x, inp, flush_ns, delay_ns):
         t_d = t_fix + d * b
         t, polls = t_d, 0
         while t < delay_ns and x * t < BATCH_MAX:
-            t += min(SLICE_NS, delay_ns - t) + inp["sleep_over_ns"] + lists * lat
+            # A drain that does not walk sleeps the rest at once when the
+            # rate cannot reach batch_max before the delay ends
+            # (lib/drain_thread.c, gather_sleep_ns()); others poll a slice.
+            step = delay_ns - t if design == "percpu_takeback" and x * delay_ns < BATCH_MAX \
+                else SLICE_NS
+            t += min(step, delay_ns - t) + inp["sleep_over_ns"] + lists * lat
             polls += 1
         new = max(t, t_d)
         if abs(new - t_c) < 1e-6 * new:

@@ -282,9 +282,11 @@ enum pgfree_design {
  *	like the delay) before it parks, so a steady stream pays no wake-up.
  * @batch_max: a delay is cut short once this many descriptors are
  *	queued: the drain thread looks every slice of the delay (an eighth
- *	of it, from 20 us to 1 ms) and drains when it finds this many; 0 means
- *	PGFREE_DEFAULT_BATCH_MAX.  Batches are not capped by it: a drain
- *	always takes everything queued.
+ *	of it, from 20 us to 1 ms) and drains when it finds this many (a
+ *	take-back drain that does not walk looks only at the delay's end
+ *	while the rate since its last drain could not reach this many
+ *	before it); 0 means PGFREE_DEFAULT_BATCH_MAX.  Batches are not
+ *	capped by it: a drain always takes everything queued.
  * @backlog_max: the high-water mark: how many descriptors may be deferred
  *	and not yet released (queued, or detached and not yet flushed).  0: no
  *	mark.  It is shared out evenly between the lists (per CPU), so a list

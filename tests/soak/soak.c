@@ -51,6 +51,9 @@
  * back exactly as often as it was accepted (released, given back or taken
  * back), and each domain's tracker counts released + given back + taken
  * back == deferred.  Prints one summary line; exits 1 on any violation.
+ * A watchdog aborts a run still going a minute past its time, and a forked
+ * child not done within a minute, printing what each thread was doing (the
+ * pgfree call, or the slot lock it waits for, and the slot).
  *
  * The tracker checks a released descriptor's range against the last good
  * flush only, which a take-back domain with ->range_of() does not satisfy:
@@ -186,6 +189,39 @@ static atomic_ulong n_take_backs, n_reused;
 /* Summed from each incarnation at its destroy (controller thread). */
 static uint64_t sum_deferred, sum_released, sum_given_back, sum_flushes, sum_failures;
 static uint64_t sum_taken_back, sum_chain_calls, n_tb_domains;
+
+/*
+ * What each thread is doing, for the watchdog: a hang then says where it
+ * hangs (which call, on which slot), not only that it does.  One entry per
+ * producer and one for the controller (main, and a forked child's only
+ * thread of its own); relaxed stores by the owner, relaxed loads by the
+ * signal handler: a hint printed once, nothing is ordered by it.
+ */
+enum soak_phase {
+	PH_RUN, PH_RDLOCK, PH_WRLOCK, PH_BARRIER, PH_BARRIER_TIMEOUT, PH_DEFER,
+	PH_DEFER_WAIT, PH_DRAIN, PH_TAKE_BACK, PH_STATS, PH_DESTROY, PH_CREATE, PH_FORK,
+	PH_WAITPID, PH_JOIN, NR_PHASES
+};
+
+static const char *const phase_names[NR_PHASES] = {
+	"running", "waiting for a slot's read lock", "waiting for a slot's write lock",
+	"in pgfree_barrier()", "in pgfree_barrier_timeout()", "in pgfree_defer()",
+	"in pgfree_defer_wait()", "in pgfree_drain()", "in pgfree_take_back()",
+	"in pgfree_stats()", "destroying", "creating", "in fork()", "in waitpid()",
+	"joining producer",
+};
+
+#define SOAK_CONTROLLER SOAK_PRODUCERS
+static struct {
+	_Atomic unsigned int phase, slot;
+} phases[SOAK_PRODUCERS + 1];
+static volatile sig_atomic_t in_child;
+
+static void set_phase(unsigned int who, enum soak_phase ph, unsigned int slot)
+{
+	atomic_store_explicit(&phases[who].slot, slot, memory_order_relaxed);
+	atomic_store_explicit(&phases[who].phase, ph, memory_order_relaxed);
+}
 
 __attribute__((format(printf, 1, 2)))
 static void soak_fail(const char *fmt, ...)
@@ -596,9 +632,12 @@ static void do_take_back(struct producer *p, unsigned int s)
 	struct sdesc *mine[SOAK_POOL];
 	unsigned int n;
 
+	set_phase(p->id, PH_RDLOCK, s);
 	pthread_rwlock_rdlock(&slots[s].lock);
+	set_phase(p->id, PH_TAKE_BACK, s);
 	n = __take_back(p, slots[s].inc, mine);
 	pthread_rwlock_unlock(&slots[s].lock);
+	set_phase(p->id, PH_RUN, s);
 	reuse(p, mine, n, s);
 }
 
@@ -610,10 +649,13 @@ static void do_barrier(struct producer *p, unsigned int s)
 	unsigned int n = 0;
 	int r;
 
+	set_phase(p->id, PH_RDLOCK, s);
 	pthread_rwlock_rdlock(&slots[s].lock);
 	inc = slots[s].inc;
+	set_phase(p->id, timed ? PH_BARRIER_TIMEOUT : PH_BARRIER, s);
 	r = timed ? pgfree_barrier_timeout(inc->dom, 1000u * (1 + rnd_below(&p->rng, 2000))) :
 		    pgfree_barrier(inc->dom);
+	set_phase(p->id, PH_TAKE_BACK, s);
 	if (r == 0 || r == -ECANCELED) {
 		/* Take-back: what the barrier covered may wait on the lists. */
 		if (inc_take_back(inc))
@@ -628,6 +670,7 @@ static void do_barrier(struct producer *p, unsigned int s)
 	if (r == -ECANCELED && inc->t.fail_err != PGFREE_FLUSH_GIVE_UP)
 		soak_fail("barrier gave -ECANCELED, but no flush gives up");
 	pthread_rwlock_unlock(&slots[s].lock);
+	set_phase(p->id, PH_RUN, s);
 	atomic_fetch_add(&n_barriers, 1);
 	reuse(p, mine, n, s);
 }
@@ -638,6 +681,7 @@ static void do_defer(struct producer *p, struct sdesc *d, unsigned int s)
 	bool wait;
 	int err;
 
+	set_phase(p->id, PH_RDLOCK, s);
 	pthread_rwlock_rdlock(&slots[s].lock);
 	inc = slots[s].inc;
 	/* Relaxed: see struct sdesc.to (before the push that publishes it). */
@@ -651,6 +695,7 @@ static void do_defer(struct producer *p, struct sdesc *d, unsigned int s)
 	 */
 	if (!wait)
 		atomic_fetch_add(&inc->plain_defers, 1);
+	set_phase(p->id, wait ? PH_DEFER_WAIT : PH_DEFER, s);
 	if (wait) {
 		tracker_stamp(&inc->t, &d->td);
 		err = pgfree_defer_wait(inc->dom, &d->td.node);
@@ -676,6 +721,7 @@ static void do_defer(struct producer *p, struct sdesc *d, unsigned int s)
 			atomic_fetch_add(&n_waits, 1);
 	}
 	pthread_rwlock_unlock(&slots[s].lock);
+	set_phase(p->id, PH_RUN, s);
 }
 
 static void *producer_main(void *arg)
@@ -695,13 +741,16 @@ static void *producer_main(void *arg)
 			unsigned int s = rnd_below(&p->rng, SOAK_DOMAINS);
 			long r;
 
+			set_phase(p->id, PH_RDLOCK, s);
 			pthread_rwlock_rdlock(&slots[s].lock);
+			set_phase(p->id, PH_DRAIN, s);
 			r = pgfree_drain(slots[s].inc->dom);
 			if (r < 0 && r != -EIO && r != PGFREE_FLUSH_GIVE_UP)
 				soak_fail("drain gave %ld", r);
 			if (rnd_below(&p->rng, 4) == 0)
 				check_stats(slots[s].inc, false);
 			pthread_rwlock_unlock(&slots[s].lock);
+			set_phase(p->id, PH_RUN, s);
 			atomic_fetch_add(&n_drains, 1);
 			continue;
 		}
@@ -741,9 +790,15 @@ static void child_main(void)
 {
 	int bad = 0;
 
+	/* Its own watchdog: a hung child would keep the parent in waitpid(). */
+	in_child = 1;
+	alarm(60);
 	for (unsigned int s = 0; s < SOAK_DOMAINS; s++) {
 		struct sinc *inc = slots[s].inc;
-		int r = pgfree_barrier(inc->dom);
+		int r;
+
+		set_phase(SOAK_CONTROLLER, PH_BARRIER, s);
+		r = pgfree_barrier(inc->dom);
 
 		if (r != 0 && r != -ECANCELED) {
 			fprintf(stderr, "pgfree soak child: barrier gave %d\n", r);
@@ -765,6 +820,7 @@ static void child_main(void)
 	for (unsigned int s = 0; s < SOAK_DOMAINS; s++) {
 		struct sinc *inc = slots[s].inc;
 
+		set_phase(SOAK_CONTROLLER, PH_DESTROY, s);
 		if (pgfree_domain_destroy(inc->dom)) {
 			fprintf(stderr, "pgfree soak child: destroy failed\n");
 			bad = 1;
@@ -792,11 +848,15 @@ static void do_fork(void)
 	pid_t pid;
 	int status;
 
-	for (unsigned int s = 0; s < SOAK_DOMAINS; s++)
+	for (unsigned int s = 0; s < SOAK_DOMAINS; s++) {
+		set_phase(SOAK_CONTROLLER, PH_WRLOCK, s);
 		pthread_rwlock_wrlock(&slots[s].lock);
+	}
+	set_phase(SOAK_CONTROLLER, PH_FORK, 0);
 	pid = fork();
 	if (pid == 0)
 		child_main();
+	set_phase(SOAK_CONTROLLER, PH_WAITPID, 0);
 	for (unsigned int s = 0; s < SOAK_DOMAINS; s++)
 		pthread_rwlock_unlock(&slots[s].lock);
 	if (pid < 0) {
@@ -807,20 +867,71 @@ static void do_fork(void)
 		soak_fail("waitpid: %s", strerror(errno));
 	else if (!WIFEXITED(status) || WEXITSTATUS(status))
 		soak_fail("forked child failed (status %#x)", status);
+	set_phase(SOAK_CONTROLLER, PH_RUN, 0);
 	atomic_fetch_add(&n_forks, 1);
 }
 
 /* ---- main ---- */
 
-/* The watchdog: a hang (a lost wake-up, a bound never freed) fails loudly. */
+/* Appends @str to @buf at *@at (async-signal-safe: no stdio). */
+static void put_str(char *buf, size_t len, size_t *at, const char *str)
+{
+	while (*str && *at + 1 < len)
+		buf[(*at)++] = *str++;
+}
+
+static void put_uint(char *buf, size_t len, size_t *at, unsigned int v)
+{
+	char tmp[12];
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < (int)sizeof(tmp));
+	while (n && *at + 1 < len)
+		buf[(*at)++] = tmp[--n];
+}
+
+/*
+ * The watchdog: a hang (a lost wake-up, a bound never freed) fails loudly,
+ * and says what each thread was doing.  In a forked child only the
+ * controller's entry is the child's own.
+ */
 static void soak_hung(int sig)
 {
 	static const char msg[] = "pgfree soak: VIOLATION: still running a minute past "
 				  "--seconds: something hangs\n";
+	static const char child_msg[] = "pgfree soak child: VIOLATION: not done within a "
+					"minute: something hangs\n";
+	char line[160];
 
 	(void)sig;
 	/* Only async-signal-safe calls here. */
-	write(2, msg, sizeof(msg) - 1);
+	if (in_child)
+		write(2, child_msg, sizeof(child_msg) - 1);
+	else
+		write(2, msg, sizeof(msg) - 1);
+	for (unsigned int who = in_child ? SOAK_CONTROLLER : 0; who <= SOAK_CONTROLLER; who++) {
+		unsigned int ph = atomic_load_explicit(&phases[who].phase, memory_order_relaxed);
+		size_t at = 0;
+
+		put_str(line, sizeof(line), &at, "  ");
+		if (who == SOAK_CONTROLLER) {
+			put_str(line, sizeof(line), &at, in_child ? "child" : "controller");
+		} else {
+			put_str(line, sizeof(line), &at, "producer ");
+			put_uint(line, sizeof(line), &at, who);
+		}
+		put_str(line, sizeof(line), &at, ": ");
+		put_str(line, sizeof(line), &at, ph < NR_PHASES ? phase_names[ph] : "?");
+		if (ph != PH_RUN && ph != PH_FORK && ph != PH_WAITPID) {
+			put_str(line, sizeof(line), &at, ph == PH_JOIN ? " " : ", slot ");
+			put_uint(line, sizeof(line), &at,
+				 atomic_load_explicit(&phases[who].slot, memory_order_relaxed));
+		}
+		put_str(line, sizeof(line), &at, "\n");
+		write(2, line, at);
+	}
 	abort();
 }
 
@@ -898,28 +1009,39 @@ int main(int argc, char **argv)
 		if (what < 25) {
 			unsigned int s = rnd_below(&x, SOAK_DOMAINS);
 
+			set_phase(SOAK_CONTROLLER, PH_WRLOCK, s);
 			pthread_rwlock_wrlock(&slots[s].lock);
+			set_phase(SOAK_CONTROLLER, PH_STATS, s);
 			check_stats(slots[s].inc, true);
+			set_phase(SOAK_CONTROLLER, PH_DESTROY, s);
 			inc_destroy(slots[s].inc, &x);
+			set_phase(SOAK_CONTROLLER, PH_CREATE, s);
 			slots[s].inc = inc_create(&x);
 			pthread_rwlock_unlock(&slots[s].lock);
+			set_phase(SOAK_CONTROLLER, PH_RUN, s);
 			atomic_fetch_add(&n_recreates, 1);
 		} else if (what < 35 && forks) {
 			do_fork();
 		} else {
 			unsigned int s = rnd_below(&x, SOAK_DOMAINS);
 
+			set_phase(SOAK_CONTROLLER, PH_RDLOCK, s);
 			pthread_rwlock_rdlock(&slots[s].lock);
+			set_phase(SOAK_CONTROLLER, PH_STATS, s);
 			check_stats(slots[s].inc, false);
 			pthread_rwlock_unlock(&slots[s].lock);
+			set_phase(SOAK_CONTROLLER, PH_RUN, s);
 		}
 	}
 
 	/* seq_cst: the joins order everything anyway. */
 	atomic_store(&stop, true);
-	for (unsigned int i = 0; i < SOAK_PRODUCERS; i++)
+	for (unsigned int i = 0; i < SOAK_PRODUCERS; i++) {
+		set_phase(SOAK_CONTROLLER, PH_JOIN, i);
 		pthread_join(producers[i].thread, NULL);
+	}
 	for (unsigned int s = 0; s < SOAK_DOMAINS; s++) {
+		set_phase(SOAK_CONTROLLER, PH_DESTROY, s);
 		check_stats(slots[s].inc, true);
 		inc_destroy(slots[s].inc, &x);
 		slots[s].inc = NULL;

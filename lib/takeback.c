@@ -20,11 +20,13 @@
  *     been emptied by a taker since, which a load shows.  If every place
  *     holds a chain, the drain first empties the oldest with an exchange
  *     and releases what it got (E below).
- *  T (take back, any thread, pgfree_take_back()): for each place of the
- *     list of the CPU it runs on, a relaxed load, and if not NULL an
- *     acquire exchange with NULL; what it gets is the caller's.  It walks
- *     what it got, on its own CPU, to count it and to link the chains into
- *     one.
+ *  T (take back, any thread, pgfree_take_back() or pgfree_take_back_each()):
+ *     for each place of the list of the CPU it runs on, a relaxed load, and
+ *     if not NULL an acquire exchange with NULL; what it gets is the
+ *     caller's.  pgfree_take_back() walks it, on its own CPU, to count it
+ *     and to link the chains into one; pgfree_take_back_each() walks it
+ *     once, handing each node to the caller's function as it goes (the
+ *     node's ->next read before the function may reuse the node).
  *  E (expire, a drain, under drain_lock): a place that has held its chain
  *     for take_back_us, or any place when the domain is destroyed, is
  *     emptied with an exchange, and what it got (if anything: a taker may
@@ -285,34 +287,59 @@ uint64_t pgfree_hint_backlog(struct pgfree_domain *dom)
 	return n;
 }
 
-long pgfree_take_back(struct pgfree_domain *dom, struct pgfree_chain *out)
+/*
+ * T's common part: the checks, and the take-back line of the list that
+ * pgfree_defer() on this CPU queues to.  0, or the negative error.
+ */
+static int tb_line_of_caller(struct pgfree_domain *dom, unsigned int *list)
 {
-	struct pgfree_llist_node *first = NULL, *last = NULL;
-	struct pgfree_tb_list *tb;
-	unsigned int list;
-	uint64_t n = 0;
-
-	if (!dom || !out)
-		return -EINVAL;
 	/* Relaxed: as in pgfree_defer() (a call racing with destroy is the caller's bug). */
 	if (atomic_load_explicit(&dom->state, memory_order_relaxed) != PGFREE_STATE_LIVE)
 		return -ESHUTDOWN;
 	if (!dom->take_back)
 		return -EINVAL;
+	*list = (unsigned int)(pgfree_this_cpu_slot(dom) - dom->slots);
+	return 0;
+}
 
-	/* The list pgfree_defer() on this CPU queues to. */
-	list = (unsigned int)(pgfree_this_cpu_slot(dom) - dom->slots);
-	tb = &dom->tb[list];
+/* T for one place: the chain it held (now the caller's), or NULL. */
+static struct pgfree_llist_node *tb_take_place(struct pgfree_tb_list *tb, unsigned int k)
+{
+	/* Relaxed peek: an exchange on an empty place would only dirty the line. */
+	if (!atomic_load_explicit(&tb->chain[k], memory_order_relaxed))
+		return NULL;
+	/*
+	 * Acquire: pairs with P's release store (the argument above).  NULL
+	 * when E or another taker was first.
+	 */
+	return atomic_exchange_explicit(&tb->chain[k], NULL, memory_order_acquire);
+}
+
+/* Count what was taken back, on the list's own line. */
+static void tb_count(struct pgfree_domain *dom, unsigned int list, uint64_t n)
+{
+	if (n)
+		/* Relaxed: a statistic, read by pgfree_stats() only. */
+		atomic_fetch_add_explicit(&dom->slots[list].taken_back, n, memory_order_relaxed);
+}
+
+long pgfree_take_back(struct pgfree_domain *dom, struct pgfree_chain *out)
+{
+	struct pgfree_llist_node *first = NULL, *last = NULL;
+	unsigned int list;
+	uint64_t n = 0;
+	int err;
+
+	if (!dom || !out)
+		return -EINVAL;
+	err = tb_line_of_caller(dom, &list);
+	if (err)
+		return err;
 	for (unsigned int k = 0; k < PGFREE_TAKE_BACK_CHAINS; k++) {
-		struct pgfree_llist_node *chain, *node;
+		struct pgfree_llist_node *node, *chain = tb_take_place(&dom->tb[list], k);
 
-		/* Relaxed peek: an exchange on an empty place would only dirty the line. */
-		if (!atomic_load_explicit(&tb->chain[k], memory_order_relaxed))
-			continue;
-		/* Acquire: pairs with P's release store (the argument above). */
-		chain = atomic_exchange_explicit(&tb->chain[k], NULL, memory_order_acquire);
 		if (!chain)
-			continue;	/* E or another taker was first */
+			continue;
 		/* Count it and find its end: nodes this CPU wrote when it deferred them. */
 		for (node = chain; ; node = node->next) {
 			n++;
@@ -329,8 +356,33 @@ long pgfree_take_back(struct pgfree_domain *dom, struct pgfree_chain *out)
 	out->last = last;
 	out->count = n;
 	out->list = list;
-	if (n)
-		/* Relaxed: a statistic, on this CPU's own list line. */
-		atomic_fetch_add_explicit(&dom->slots[list].taken_back, n, memory_order_relaxed);
+	tb_count(dom, list, n);
+	return (long)n;
+}
+
+long pgfree_take_back_each(struct pgfree_domain *dom,
+			   void (*fn)(void *arg, struct pgfree_llist_node *node), void *arg)
+{
+	unsigned int list;
+	uint64_t n = 0;
+	int err;
+
+	if (!dom || !fn)
+		return -EINVAL;
+	err = tb_line_of_caller(dom, &list);
+	if (err)
+		return err;
+	for (unsigned int k = 0; k < PGFREE_TAKE_BACK_CHAINS; k++) {
+		struct pgfree_llist_node *node = tb_take_place(&dom->tb[list], k), *next;
+
+		/* One pass: no count or last node to find first (pgfree_take_back()). */
+		for (; node; node = next, n++) {
+			/* Before @fn, which owns the node and may queue it again. */
+			next = node->next;
+			pgfree_debug_node_unqueue(node);
+			fn(arg, node);
+		}
+	}
+	tb_count(dom, list, n);
 	return (long)n;
 }

@@ -52,6 +52,13 @@ static void clock_passes(unsigned int us)
 		sched_yield();
 }
 
+/* pgfree_take_back_each()'s function where no descriptor may be handed over. */
+static void never_called(void *arg, struct pgfree_llist_node *node)
+{
+	tracker_violation(arg, "pgfree_take_back_each() called its function with %p",
+			  (void *)node);
+}
+
 Test(take_back, config_is_checked, .timeout = 60)
 {
 	struct tracker t;
@@ -84,8 +91,18 @@ Test(take_back, config_is_checked, .timeout = 60)
 	cr_assert_eq(pgfree_take_back(dom, &c), -EINVAL);
 	cr_assert_eq(pgfree_take_back(NULL, &c), -EINVAL);
 	cr_assert_eq(pgfree_take_back(dom, NULL), -EINVAL);
+	cr_assert_eq(pgfree_take_back_each(dom, never_called, &t), -EINVAL);
+	cr_assert_eq(pgfree_take_back_each(NULL, never_called, &t), -EINVAL);
 	cr_assert_eq(pgfree_domain_destroy(dom), 0);
 	cr_assert_eq(pgfree_take_back(dom, &c), -ESHUTDOWN);
+	cr_assert_eq(pgfree_take_back_each(dom, never_called, &t), -ESHUTDOWN);
+
+	/* A take-back domain: no function is no call, even with nothing waiting. */
+	dom = one_list(&t, PGFREE_DESIGN_PERCPU, 0);
+	cr_assert_eq(pgfree_take_back_each(dom, NULL, &t), -EINVAL);
+	cr_assert_eq(pgfree_take_back_each(dom, never_called, &t), 0);
+	cr_assert_eq(pgfree_domain_destroy(dom), 0);
+	cr_assert_eq(t.violations, 0, "%s", t.msg);
 }
 
 /* Deferred, drained, taken back whole: newest first, counted, nothing released. */
@@ -127,6 +144,126 @@ Test(take_back, one_list_round_trip, .timeout = 60)
 			  (unsigned long long)s.backlog);
 		cr_assert_eq(pgfree_domain_destroy(dom), 0);
 	}
+}
+
+/* The order pgfree_take_back_each() calls its function in (struct each_log). */
+struct each_log {
+	uint32_t seq[200];
+	unsigned int n;
+	struct tracker *t;
+	struct pgfree_domain *dom;
+	unsigned int redefer_even;	/* defer even seqs again, this many times each */
+	bool take_rest;			/* take back the rest from inside the first call */
+	long inner;			/* what that inner take-back returned */
+};
+
+static void each_log_one(void *arg, struct tdesc *d)
+{
+	struct each_log *l = arg;
+
+	if (l->n < 200)
+		l->seq[l->n] = d->seq;
+	l->n++;
+	if (l->take_rest) {
+		struct pgfree_chain c;
+
+		l->take_rest = false;
+		l->inner = tracker_take_back(l->t, l->dom, &c);
+	}
+	/* The node is the caller's now: queue it again, its ->next already read. */
+	if (l->redefer_even && !(d->seq & 1) && d->redefers_done < l->redefer_even) {
+		d->redefers_done++;
+		if (tracker_defer(l->t, l->dom, d))
+			tracker_violation(l->t, "re-defer of %u from the function failed", d->seq);
+	}
+}
+
+/* Deferred, drained, taken back one call each: newest first, counted, once. */
+Test(take_back, each_round_trip, .timeout = 60)
+{
+	struct tracker t;
+	struct tdesc d[100];
+	struct pgfree_stats s;
+	struct each_log l;
+	char msg[512];
+
+	for_each_tb_design(design) {
+		struct pgfree_domain *dom;
+
+		tracker_init(&t);
+		tdesc_init(d, 100, 0);
+		dom = one_list(&t, design, PGFREE_MAX_TAKE_BACK_US);
+		l = (struct each_log){ .t = &t, .dom = dom };
+		for (int i = 0; i < 100; i++)
+			cr_assert_eq(tracker_defer(&t, dom, &d[i]), 0);
+		cr_assert_eq(tracker_take_back_each(&t, dom, each_log_one, &l), 0,
+			     "taken back before any flush");
+		cr_assert_eq(l.n, 0);
+		cr_assert_gt(pgfree_drain(dom), 0);
+		cr_assert_eq(tracker_take_back_each(&t, dom, each_log_one, &l), 100);
+		cr_assert_eq(l.n, 100);
+		for (unsigned int i = 0; i < 100; i++)
+			cr_assert_eq(l.seq[i], 99 - i, "%s: call %u got %u, not newest first",
+				     pgfree_design_name(design), i, l.seq[i]);
+		cr_assert_eq(tracker_take_back_each(&t, dom, each_log_one, &l), 0,
+			     "taken back twice");
+		cr_assert_eq(t.violations, 0, "%s", t.msg);
+		cr_assert_eq(tracker_verify(&t, d, 100, msg, sizeof(msg)), 0, "%s", msg);
+		cr_assert_eq(pgfree_stats(dom, &s), 0);
+		cr_assert(s.taken_back == 100 && s.deferred == 100 && s.released == 0 &&
+				  s.backlog == 0,
+			  "%s: stats taken_back %llu deferred %llu released %llu backlog %llu",
+			  pgfree_design_name(design), (unsigned long long)s.taken_back,
+			  (unsigned long long)s.deferred, (unsigned long long)s.released,
+			  (unsigned long long)s.backlog);
+		cr_assert_eq(pgfree_domain_destroy(dom), 0);
+	}
+}
+
+/*
+ * Two drains' chains wait on the list.  The function takes the rest with
+ * pgfree_take_back() from inside its first call, and queues every even
+ * descriptor again as it gets it: each comes back once per defer, from
+ * whichever call took its chain, and the queued ones after the next drain.
+ */
+Test(take_back, each_reenters_and_redefers, .timeout = 60)
+{
+	struct tracker t;
+	struct tdesc d[100];
+	struct pgfree_stats s;
+	struct each_log l;
+	struct pgfree_domain *dom;
+	char msg[512];
+	long r;
+
+	tracker_init(&t);
+	tdesc_init(d, 100, 0);
+	dom = one_list(&t, PGFREE_DESIGN_PERCPU, PGFREE_MAX_TAKE_BACK_US);
+	l = (struct each_log){ .t = &t, .dom = dom, .redefer_even = 1, .take_rest = true };
+	for (int i = 0; i < 100; i++) {
+		cr_assert_eq(tracker_defer(&t, dom, &d[i]), 0);
+		if (i == 49)
+			cr_assert_gt(pgfree_drain(dom), 0);
+	}
+	cr_assert_gt(pgfree_drain(dom), 0);
+	r = tracker_take_back_each(&t, dom, each_log_one, &l);
+	cr_assert_eq(l.inner, 50, "the inner pgfree_take_back() got %ld", l.inner);
+	cr_assert_eq(r, 50, "the function's own chain: %ld", r);
+	cr_assert_eq(l.n, 50);
+	cr_assert_eq(t.violations, 0, "%s", t.msg);
+	/* The even ones of the function's chain are queued again; nothing else is. */
+	cr_assert_gt(pgfree_drain(dom), 0);
+	r = tracker_take_back_each(&t, dom, each_log_one, &l);
+	cr_assert_eq(r, 25, "re-deferred from the function: %ld back", r);
+	cr_assert_eq(tracker_take_back_each(&t, dom, each_log_one, &l), 0);
+	cr_assert_eq(t.violations, 0, "%s", t.msg);
+	cr_assert_eq(tracker_verify(&t, d, 100, msg, sizeof(msg)), 0, "%s", msg);
+	cr_assert_eq(pgfree_stats(dom, &s), 0);
+	cr_assert(s.taken_back == 125 && s.deferred == 125 && s.released == 0,
+		  "stats taken_back %llu deferred %llu released %llu",
+		  (unsigned long long)s.taken_back, (unsigned long long)s.deferred,
+		  (unsigned long long)s.released);
+	cr_assert_eq(pgfree_domain_destroy(dom), 0);
 }
 
 /* Nobody takes them back: after take_back_us, the next drain releases them. */
@@ -269,7 +406,8 @@ Test(take_back, release_chain_per_list, .timeout = 60)
  * taken back or released once per defer, each after a flush begun after
  * that defer.  A thread takes back from the list of whatever CPU it runs
  * on, so it may take another thread's descriptors: it re-defers whatever it
- * gets, then its own.
+ * gets, then its own.  Odd threads take back with pgfree_take_back_each()
+ * and re-defer from inside its function, even ones with pgfree_take_back().
  */
 #define NR_TB_THREADS 4
 
@@ -280,7 +418,21 @@ struct tb_producer {
 	size_t n;
 	_Atomic uint64_t *redefers;
 	unsigned int errors;
+	bool each;	/* takes back with pgfree_take_back_each() */
 };
+
+/* Half of what comes back goes round again. */
+static void tb_redefer_one(void *arg, struct tdesc *d)
+{
+	struct tb_producer *p = arg;
+
+	if ((d->seq & 1) || d->redefers_done >= 3)
+		return;
+	d->redefers_done++;
+	atomic_fetch_add(p->redefers, 1);
+	if (tracker_defer(p->t, p->dom, d))
+		p->errors++;
+}
 
 static void *tb_producer_fn(void *arg)
 {
@@ -294,17 +446,16 @@ static void *tb_producer_fn(void *arg)
 			p->errors++;
 		if (i % 64)
 			continue;
+		if (p->each) {
+			/* Re-deferred from inside the function, as each is handed over. */
+			if (tracker_take_back_each(p->t, p->dom, tb_redefer_one, p) < 0)
+				p->errors++;
+			continue;
+		}
 		if (tracker_take_back(p->t, p->dom, &c) < 0)
 			p->errors++;
-		/* Half of what comes back goes round again. */
-		pgfree_llist_for_each_entry_safe(d, tmp, c.first, node) {
-			if ((d->seq & 1) || d->redefers_done >= 3)
-				continue;
-			d->redefers_done++;
-			atomic_fetch_add(p->redefers, 1);
-			if (tracker_defer(p->t, p->dom, d))
-				p->errors++;
-		}
+		pgfree_llist_for_each_entry_safe(d, tmp, c.first, node)
+			tb_redefer_one(p, d);
 	}
 	return NULL;
 }
@@ -332,7 +483,7 @@ Test(take_back, stress_take_back_and_redefer, .timeout = 300)
 		cr_assert_eq(tracker_create(&t, &cfg, &dom), 0);
 		for (int i = 0; i < NR_TB_THREADS; i++) {
 			p[i] = (struct tb_producer){ .t = &t, .dom = dom, .d = d + (size_t)i * per,
-						     .n = per, .redefers = &redefers };
+						     .n = per, .redefers = &redefers, .each = i & 1 };
 			cr_assert_eq(pthread_create(&tid[i], NULL, tb_producer_fn, &p[i]), 0);
 		}
 		for (int i = 0; i < NR_TB_THREADS; i++) {

@@ -49,8 +49,9 @@
  *       use-after-free).
  *
  * pgfree_defer_wait() runs with defer, drain, barrier and stats like
- * pgfree_defer(), and so does pgfree_take_back() (lock-free: exchanges on
- * the CPU's list of flushed descriptors, which a drain fills);
+ * pgfree_defer(), and so do pgfree_take_back() and pgfree_take_back_each()
+ * (lock-free: exchanges on the CPU's list of flushed descriptors, which a
+ * drain fills);
  * pgfree_barrier_timeout() and pgfree_domain_destroy_timeout() are
  * pgfree_barrier() and pgfree_domain_destroy() with a time limit.
  *
@@ -339,7 +340,7 @@ struct pgfree_config {
 	X(rseq, "1 if pgfree_defer() uses the restartable-sequence push, 0 for the CAS") \
 	X(rseq_aborts, "restartable-sequence pushes the kernel aborted (and that restarted)") \
 	X(rseq_fences, "membarrier() calls made by drains of an rseq domain") \
-	X(taken_back, "descriptors taken back with pgfree_take_back()") \
+	X(taken_back, "descriptors taken back with pgfree_take_back() or pgfree_take_back_each()") \
 	X(take_back_expired, "flushed descriptors released because nobody took them back in time")
 
 /**
@@ -478,7 +479,9 @@ PGFREE_API int pgfree_defer_wait(struct pgfree_domain *dom, struct pgfree_llist_
  * by a ->flush() that began after it was queued and returned 0.  The chain
  * is newest first within each drain's part; this call walks it once, on
  * this CPU, to count it and find its last node.  Descriptors nobody takes
- * back go to ->release() within take_back_us (struct pgfree_config).
+ * back go to ->release() within take_back_us (struct pgfree_config).  A
+ * caller that handles the descriptors one by one saves that walk with
+ * pgfree_take_back_each().
  *
  * Barriers: acquire: everything the drain and ->flush() did before handing
  * the chain back happens-before the return.
@@ -492,6 +495,38 @@ PGFREE_API int pgfree_defer_wait(struct pgfree_domain *dom, struct pgfree_llist_
  * -ESHUTDOWN after destroy.
  */
 PGFREE_API long pgfree_take_back(struct pgfree_domain *dom, struct pgfree_chain *out);
+
+/**
+ * pgfree_take_back_each() - take back this CPU's flushed descriptors, one
+ * call per descriptor
+ * @dom: a domain created with PGFREE_F_TAKE_BACK
+ * @fn: called as @fn(@arg, node) for each descriptor taken back, in the
+ *	caller's thread, newest first within each drain's part; the node is
+ *	the caller's from then on, and its ->next is stale (already read)
+ * @arg: passed to @fn
+ *
+ * As pgfree_take_back(), for a caller that handles its descriptors one by
+ * one anyway (puts each back on a free list, re-arms it): the chains are
+ * walked once, here, each node handed to @fn as the walk passes it, rather
+ * than walked once to count and link them and again by the caller.  Same
+ * list, same ownership, same statistics (@taken_back counts each
+ * descriptor).  @fn owns each node from the moment it is called: it may
+ * queue it again with pgfree_defer() (to this domain or another) or free
+ * it; the walk has read ->next before.  @fn may call pgfree_take_back() or
+ * this function again (they take what is still waiting); it must not
+ * destroy @dom.
+ *
+ * Barriers: as pgfree_take_back(): everything the drain and ->flush() did
+ * before handing a chain back happens-before @fn is called for its nodes.
+ * Context: as pgfree_take_back(), and whatever @fn needs.
+ *
+ * Return: the number of descriptors handed to @fn (0 when none waited);
+ * -EINVAL if @dom or @fn is NULL or @dom has no PGFREE_F_TAKE_BACK;
+ * -ESHUTDOWN after destroy.  On an error @fn is not called.
+ */
+PGFREE_API long pgfree_take_back_each(struct pgfree_domain *dom,
+				      void (*fn)(void *arg, struct pgfree_llist_node *node),
+				      void *arg);
 
 /**
  * pgfree_drain() - drain now, from the caller

@@ -5,7 +5,7 @@
  * Each input is decoded into a sequence of calls on up to two domain slots
  * (create with configurations valid and invalid, defer, defer_wait, drain,
  * barrier, barrier_timeout, stats, destroy, destroy_timeout, take_back,
- * misuse such as a NULL node, a call after destroy, a double defer) over a
+ * take_back_each, misuse such as a NULL node, a call after destroy, a double defer) over a
  * small pool of descriptors, with flush failures and give-ups switched on
  * and off by the input.  Configurations include take-back
  * (PGFREE_F_TAKE_BACK, take_back_us) and ->release_chain() with or without
@@ -35,6 +35,9 @@
  *     domain without a drain thread each was covered by one of the
  *     harness's successful drains, and on one with a single list it gets
  *     every such descriptor not released since (nothing else drains there);
+ *   - pgfree_take_back_each(): the same errors (a NULL function for a NULL
+ *     chain), its function never called on an error, and called once per
+ *     descriptor counted, each one checked as pgfree_take_back()'s are;
  *   - ->release_chain(): its count and last node (the tracker), its list
  *     one of the domain's; ->release() is never called when it is set;
  *   - pgfree_drain() on a domain without a drain thread returns exactly
@@ -414,6 +417,9 @@ static void fz_flush_hook(struct tracker *t)
 	/* Allowed from a callback; with a NULL chain it must refuse, untouched. */
 	if ((r = pgfree_take_back(dom, NULL)) != -EINVAL)
 		tracker_violation(t, "pgfree_take_back(dom, NULL) inside ->flush() gave %ld", r);
+	if ((r = pgfree_take_back_each(dom, NULL, NULL)) != -EINVAL)
+		tracker_violation(t, "pgfree_take_back_each(dom, NULL) inside ->flush() gave %ld",
+				  r);
 }
 
 /* Harness side: has the descriptor come back as often as it went out? */
@@ -934,30 +940,55 @@ static int desc_index(const struct pgfree_llist_node *node)
 	return -1;
 }
 
+/* What pgfree_take_back_each() handed over, in order (op_take_back()). */
+struct fz_taken {
+	const struct pgfree_llist_node *node[FZ_NDESC + 1];
+	int n;
+};
+
+static void fz_take_one(void *arg, struct pgfree_llist_node *node)
+{
+	struct fz_taken *tk = arg;
+
+	/* One more than the pool can hold is already a failure: stop counting there. */
+	if (tk->n <= FZ_NDESC)
+		tk->node[tk->n++] = node;
+}
+
+static void fz_take_tdesc(void *arg, struct tdesc *d)
+{
+	fz_take_one(arg, &d->node);
+}
+
 /**
- * op_take_back() - pgfree_take_back() on slot @s, checked against the model
+ * op_take_back() - pgfree_take_back() or pgfree_take_back_each() on slot
+ * @s, checked against the model
  * @s: the slot
- * @null_out: pass a NULL chain (misuse)
+ * @null_out: pass a NULL chain, or a NULL function (misuse)
  * @reuse: defer what came back again, at once, to slot @to
  * @to: the slot for @reuse
+ * @each: pgfree_take_back_each(), which hands each descriptor to a function
  */
-static void op_take_back(int s, bool null_out, bool reuse, int to)
+static void op_take_back(int s, bool null_out, bool reuse, int to, bool each)
 {
 	struct fz_inst *in = slot_inst(s);
 	int ii = fz.slot[s], got[FZ_NDESC], ngot = 0;
 	bool seen[FZ_NDESC] = { false };
 	const struct pgfree_llist_node *node, *last = NULL;
+	struct fz_taken tk = { .n = 0 };
 	struct pgfree_chain c;
 	long r, want;
 
 	if (!in) {
-		r = pgfree_take_back(NULL, null_out ? NULL : &c);
-		FZ_CHECK(r == -EINVAL, "take_back on no domain gave %ld", r);
+		r = each ? pgfree_take_back_each(NULL, null_out ? NULL : fz_take_one, &tk) :
+			   pgfree_take_back(NULL, null_out ? NULL : &c);
+		FZ_CHECK(r == -EINVAL && tk.n == 0, "take_back on no domain gave %ld", r);
 		fz_strerror(r);
 		return;
 	}
 	if (null_out) {
-		r = pgfree_take_back(in->dom, NULL);
+		r = each ? pgfree_take_back_each(in->dom, NULL, &tk) :
+			   pgfree_take_back(in->dom, NULL);
 		fz_strerror(r);
 		/* Which of two misuses is reported first is not specified. */
 		FZ_CHECK(r == -EINVAL || (!in->live && r == -ESHUTDOWN),
@@ -967,32 +998,48 @@ static void op_take_back(int s, bool null_out, bool reuse, int to)
 	}
 	/* Must be overwritten: a stale chain here would be "taken" twice. */
 	memset(&c, 0xa5, sizeof(c));
-	if (in->live && inst_take_back(in))
+	if (each && in->live && inst_take_back(in))
+		r = tracker_take_back_each(&in->t, in->dom, fz_take_tdesc, &tk);
+	else if (each)
+		r = pgfree_take_back_each(in->dom, fz_take_one, &tk);
+	else if (in->live && inst_take_back(in))
 		r = tracker_take_back(&in->t, in->dom, &c);	/* checks each, as a release */
 	else
 		r = pgfree_take_back(in->dom, &c);
 	fz_strerror(r);
-	fz_trace("take_back slot %d -> %ld (list %u)", s, r, r >= 0 ? c.list : 0);
+	fz_trace("take_back%s slot %d -> %ld (list %u)", each ? "_each" : "", s, r,
+		 r >= 0 && !each ? c.list : 0);
 	want = !in->live ? -ESHUTDOWN : !inst_take_back(in) ? -EINVAL : 0;
 	if (want) {
-		FZ_CHECK(r == want, "take_back on a %s domain (flags %#x) gave %ld, want %ld",
-			 in->live ? "live" : "destroyed", in->cfg.flags, r, want);
+		FZ_CHECK(r == want && tk.n == 0, "take_back%s on a %s domain (flags %#x) gave %ld, "
+			 "want %ld, after %d calls", each ? "_each" : "",
+			 in->live ? "live" : "destroyed", in->cfg.flags, r, want, tk.n);
 		return;
 	}
 	FZ_CHECK(r >= 0, "take_back on live take-back domain %d gave %ld", ii, r);
 	fz_total.take_backs++;
-	FZ_CHECK((uint64_t)r == c.count && (r == 0) == (c.first == NULL) &&
-		 (r == 0) == (c.last == NULL), "take_back gave %ld: count %llu, first %p, last %p",
-		 r, (unsigned long long)c.count, (void *)c.first, (void *)c.last);
-	FZ_CHECK(c.list < fz_lists(&in->cfg), "take_back: list %u of %u", c.list,
-		 fz_lists(&in->cfg));
-	for (node = c.first; node; node = node->next) {
-		int i = desc_index(node);
+	if (each) {
+		FZ_CHECK(tk.n == r, "take_back_each gave %ld after %d calls", r, tk.n);
+	} else {
+		FZ_CHECK((uint64_t)r == c.count && (r == 0) == (c.first == NULL) &&
+			 (r == 0) == (c.last == NULL),
+			 "take_back gave %ld: count %llu, first %p, last %p", r,
+			 (unsigned long long)c.count, (void *)c.first, (void *)c.last);
+		FZ_CHECK(c.list < fz_lists(&in->cfg), "take_back: list %u of %u", c.list,
+			 fz_lists(&in->cfg));
+		for (node = c.first; node && tk.n <= FZ_NDESC; node = node->next)
+			tk.node[tk.n++] = last = node;
+		FZ_CHECK(tk.n == r && last == c.last,
+			 "take_back gave %ld, chain of %d, last %p (walked %p)", r, tk.n,
+			 (void *)c.last, (const void *)last);
+	}
+	for (int k = 0; k < tk.n && k < FZ_NDESC; k++) {
+		int i = desc_index(tk.node[k]);
 		struct fz_desc *d;
 
 		FZ_CHECK(i >= 0, "take_back: %p is not a descriptor of the pool",
-			 (const void *)node);
-		FZ_CHECK(!seen[i], "take_back: descriptor %d twice in the chain (or a cycle)", i);
+			 (const void *)tk.node[k]);
+		FZ_CHECK(!seen[i], "take_back: descriptor %d twice (or a cycle)", i);
 		seen[i] = true;
 		d = &fz.desc[i];
 		FZ_CHECK(d->owner == ii && !desc_free(d),
@@ -1003,11 +1050,7 @@ static void op_take_back(int s, bool null_out, bool reuse, int to)
 			 "gave descriptor %d, which no successful drain covered", ii, i);
 		fz_check_flushed(in, d, "taken back");
 		got[ngot++] = i;
-		last = node;
 	}
-	FZ_CHECK(ngot == r && last == c.last,
-		 "take_back gave %ld, chain of %d, last %p (walked %p)", r, ngot, (void *)c.last,
-		 (const void *)last);
 	/* Ours again. */
 	for (int k = 0; k < ngot; k++) {
 		struct fz_desc *d = &fz.desc[got[k]];
@@ -1202,8 +1245,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 						      memory_order_relaxed);
 			break;
 		default:
-			/* Variant 7: a NULL chain; else bit 5 reuses, bit 6 in the other slot. */
-			op_take_back(s, (op >> 5) == 7, (op >> 5) & 1, (op >> 6) & 1 ? !s : s);
+			/*
+			 * Variant 7: a NULL chain, or a NULL function when this
+			 * slot's count of take-backs is odd; else bit 5 reuses,
+			 * bit 6 in the other slot, bit 7 takes back one call each.
+			 */
+			op_take_back(s, (op >> 5) == 7, (op >> 5) & 1, (op >> 6) & 1 ? !s : s,
+				     (op >> 5) == 7 ? fz_total.take_backs & 1 : (op >> 7) & 1);
 			break;
 		}
 	}

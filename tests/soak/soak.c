@@ -15,8 +15,8 @@
  *     recreated with a new random configuration now and then;
  *   - SOAK_PRODUCERS producer threads deferring descriptors from their own
  *     pools into random domains, reusing each as soon as it came back;
- *   - the producers also take back (pgfree_take_back()) from random
- *     domains: from a take-back domain they get the flushed descriptors of
+ *   - the producers also take back (pgfree_take_back() or, half the time,
+ *     pgfree_take_back_each()) from random domains: from a take-back domain they get the flushed descriptors of
  *     the list of the CPU they run on, anyone's; each is the owner's again
  *     (counted back), and a producer defers its own again at once half the
  *     time; from any other domain the call must give -EINVAL;
@@ -44,7 +44,8 @@
  * producers took back; with an exact bound and only pgfree_defer_wait() in
  * use the backlog stays within it; every descriptor taken back is one of
  * the pools' and was last deferred to that very domain, and the count and
- * last node pgfree_take_back() gives match its chain; the tracker
+ * last node pgfree_take_back() gives match its chain (the number of calls
+ * pgfree_take_back_each() made, its count); the tracker
  * (support/tracker.h) sees every release and every take-back preceded by a
  * successful flush that began after the defer, each descriptor handed back
  * once per defer.  At the end (everything destroyed) every descriptor came
@@ -206,7 +207,7 @@ enum soak_phase {
 static const char *const phase_names[NR_PHASES] = {
 	"running", "waiting for a slot's read lock", "waiting for a slot's write lock",
 	"in pgfree_barrier()", "in pgfree_barrier_timeout()", "in pgfree_defer()",
-	"in pgfree_defer_wait()", "in pgfree_drain()", "in pgfree_take_back()",
+	"in pgfree_defer_wait()", "in pgfree_drain()", "in pgfree_take_back[_each]()",
 	"in pgfree_stats()", "destroying", "creating", "in fork()", "in waitpid()",
 	"joining producer",
 };
@@ -550,8 +551,60 @@ static struct sdesc *pool_desc(const struct pgfree_llist_node *node)
 	return NULL;
 }
 
+/* What one take-back got (took_one()). */
+struct took {
+	struct producer *p;
+	struct sinc *inc;
+	struct sdesc **mine;
+	unsigned int nmine;
+	uint64_t n;
+	bool bad;		/* a node not of the pools: stop looking */
+};
+
+/*
+ * One descriptor taken back, already checked by the tracker: it must be a
+ * pool's and last deferred to the incarnation.  Counted back to its owner,
+ * which reuses it; about half of the caller's own go to @tk->mine.
+ */
+static void took_one(struct took *tk, struct pgfree_llist_node *node)
+{
+	struct sdesc *d = tk->bad ? NULL : pool_desc(node);
+
+	if (!d) {
+		if (!tk->bad)
+			soak_fail("take_back gave %p, not a descriptor of the pools", (void *)node);
+		tk->bad = true;
+		return;
+	}
+	/* Relaxed: published with the node (struct sdesc.to). */
+	if (atomic_load_explicit(&d->to, memory_order_relaxed) != tk->inc)
+		soak_fail("take_back from a %s domain (flags %#x) gave producer %u's "
+			  "descriptor %u, last deferred to another domain",
+			  pgfree_design_name(tk->inc->cfg.design), tk->inc->cfg.flags,
+			  d->td.producer, d->td.seq);
+	tk->n++;
+	atomic_fetch_add_explicit(&d->taken, 1, memory_order_relaxed);
+	if (d->td.producer == tk->p->id && rnd_below(&tk->p->rng, 2))
+		tk->mine[tk->nmine++] = d;
+	/* Release: see struct sdesc.out. */
+	atomic_fetch_add_explicit(&d->out, 1, memory_order_release);
+}
+
+/* pgfree_take_back_each()'s function, behind the tracker's check. */
+static void took_each(void *arg, struct tdesc *td)
+{
+	took_one(arg, &td->node);
+}
+
+/* The same, called by the library directly: where it must never be called. */
+static void took_raw(void *arg, struct pgfree_llist_node *node)
+{
+	took_one(arg, node);
+}
+
 /**
- * __take_back() - pgfree_take_back() on @inc, every descriptor checked
+ * __take_back() - pgfree_take_back() or pgfree_take_back_each() on @inc,
+ * every descriptor checked
  * @p: the calling producer
  * @inc: the incarnation; its slot held for reading
  * @mine: filled with @p's own descriptors to defer again (after the lock
@@ -559,62 +612,52 @@ static struct sdesc *pool_desc(const struct pgfree_llist_node *node)
  *
  * A plain domain must refuse.  From a take-back domain: the tracker checks
  * each descriptor as a release (state, a good flush begun after its defer)
- * and the chain's count and last node; here each must be a pool's and last
- * deferred to @inc, and the list one of @inc's.  Each is then counted back
- * to its owner, which reuses it.
+ * and, for pgfree_take_back(), the chain's count and last node; here each
+ * must be a pool's and last deferred to @inc, and the list one of @inc's.
+ * Each is then counted back to its owner, which reuses it.  Which of the
+ * two calls is a coin's toss.
  *
  * Return: how many of @mine were filled.
  */
 static unsigned int __take_back(struct producer *p, struct sinc *inc, struct sdesc **mine)
 {
 	struct pgfree_llist_node *node, *next;
+	struct took tk = { .p = p, .inc = inc, .mine = mine };
+	bool each = rnd_below(&p->rng, 2);
 	struct pgfree_chain c;
-	unsigned int nmine = 0;
-	uint64_t n = 0;
 	long r;
 
 	if (!inc_take_back(inc)) {
-		r = pgfree_take_back(inc->dom, &c);
-		if (r != -EINVAL)
-			soak_fail("take_back on a domain without take-back (flags %#x) gave %ld",
-				  inc->cfg.flags, r);
+		r = each ? pgfree_take_back_each(inc->dom, took_raw, &tk) :
+			   pgfree_take_back(inc->dom, &c);
+		if (r != -EINVAL || tk.n)
+			soak_fail("take_back%s on a domain without take-back (flags %#x) gave %ld",
+				  each ? "_each" : "", inc->cfg.flags, r);
 		return 0;
 	}
-	r = tracker_take_back(&inc->t, inc->dom, &c);
+	if (each) {
+		r = tracker_take_back_each(&inc->t, inc->dom, took_each, &tk);
+	} else {
+		r = tracker_take_back(&inc->t, inc->dom, &c);
+		if (r > 0 && c.list >= inc_lists(inc))
+			soak_fail("take_back: list %u of %u", c.list, inc_lists(inc));
+		for (node = r > 0 ? c.first : NULL; node && !tk.bad; node = next) {
+			/* Read before the descriptor is counted back, and may be reused. */
+			next = node->next;
+			took_one(&tk, node);
+		}
+	}
 	if (r < 0) {
-		soak_fail("take_back gave %ld (%s)", r, pgfree_strerror((int)r));
+		soak_fail("take_back%s gave %ld (%s)", each ? "_each" : "", r,
+			  pgfree_strerror((int)r));
 		return 0;
 	}
 	atomic_fetch_add(&n_take_backs, 1);
-	if (r > 0 && c.list >= inc_lists(inc))
-		soak_fail("take_back: list %u of %u", c.list, inc_lists(inc));
-	for (node = c.first; node; node = next) {
-		struct sdesc *d = pool_desc(node);
-
-		if (!d) {
-			soak_fail("take_back gave %p, not a descriptor of the pools", (void *)node);
-			break;
-		}
-		/* Read before the descriptor is counted back, and may be reused. */
-		next = node->next;
-		/* Relaxed: published with the node (struct sdesc.to). */
-		if (atomic_load_explicit(&d->to, memory_order_relaxed) != inc)
-			soak_fail("take_back from a %s domain (flags %#x) gave producer %u's "
-				  "descriptor %u, last deferred to another domain",
-				  pgfree_design_name(inc->cfg.design), inc->cfg.flags,
-				  d->td.producer, d->td.seq);
-		n++;
-		atomic_fetch_add_explicit(&d->taken, 1, memory_order_relaxed);
-		if (d->td.producer == p->id && rnd_below(&p->rng, 2))
-			mine[nmine++] = d;
-		/* Release: see struct sdesc.out. */
-		atomic_fetch_add_explicit(&d->out, 1, memory_order_release);
-	}
-	if (n != (uint64_t)r)
-		soak_fail("take_back gave %ld, chain of %" PRIu64, r, n);
+	if (tk.n != (uint64_t)r)
+		soak_fail("take_back%s gave %ld, chain of %" PRIu64, each ? "_each" : "", r, tk.n);
 	/* Relaxed: as struct sinc.accepted. */
-	atomic_fetch_add_explicit(&inc->taken, n, memory_order_relaxed);
-	return nmine;
+	atomic_fetch_add_explicit(&inc->taken, tk.n, memory_order_relaxed);
+	return tk.nmine;
 }
 
 static void do_defer(struct producer *p, struct sdesc *d, unsigned int s);

@@ -317,6 +317,45 @@ long tracker_take_back(struct tracker *t, struct pgfree_domain *dom, struct pgfr
 	return r;
 }
 
+struct take_each {
+	struct tracker *t;
+	void (*then)(void *arg, struct tdesc *d);
+	void *arg;
+	uint64_t n;
+};
+
+static void take_each_one(void *arg, struct pgfree_llist_node *node)
+{
+	struct take_each *te = arg;
+	struct tdesc *d = pgfree_llist_entry(node, struct tdesc, node);
+	/*
+	 * Acquire: pairs with the flush's release store of its start.  Read
+	 * here, after pgfree_take_back_each()'s exchange handed the node over,
+	 * as tracker_take_back() reads it after pgfree_take_back() returned.
+	 */
+	uint64_t ok_start = atomic_load_explicit(&te->t->last_ok_flush_start,
+						 memory_order_acquire);
+
+	tracker_check_one(te->t, d, ok_start, 0, 0, false);
+	te->n++;
+	if (te->then)
+		te->then(te->arg, d);
+}
+
+long tracker_take_back_each(struct tracker *t, struct pgfree_domain *dom,
+			    void (*then)(void *arg, struct tdesc *d), void *arg)
+{
+	struct take_each te = { .t = t, .then = then, .arg = arg };
+	long r = pgfree_take_back_each(dom, take_each_one, &te);
+
+	if (r < 0 ? te.n != 0 : te.n != (uint64_t)r)
+		tracker_violation(t, "pgfree_take_back_each(): returned %ld after %" PRIu64
+				  " calls", r, te.n);
+	if (te.n)
+		atomic_fetch_add(&t->taken_back, te.n);
+	return r;
+}
+
 void tracker_give_back(void *ctx, struct pgfree_llist_node *batch)
 {
 	struct tracker *t = ctx;

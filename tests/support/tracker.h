@@ -103,7 +103,8 @@ typedef void (*tracker_release_hook)(struct tracker *t, struct pgfree_llist_node
  * @released: descriptors released
  * @redeferred: re-defers done from ->release()
  * @given_back: descriptors handed to ->give_back()
- * @taken_back: descriptors taken back with tracker_take_back()
+ * @taken_back: descriptors taken back with tracker_take_back() or
+ *	tracker_take_back_each()
  * @chain_calls: ->release_chain() calls
  * @nr_lists: when not 0, ->release_chain()'s list must be below it
  * @take_back: a PGFREE_F_TAKE_BACK domain (tracker_config() sets it): what
@@ -237,6 +238,21 @@ void tracker_release_chain(void *ctx, const struct pgfree_chain *chain);
  * Return: pgfree_take_back()'s result.
  */
 long tracker_take_back(struct tracker *t, struct pgfree_domain *dom, struct pgfree_chain *out);
+
+/**
+ * tracker_take_back_each() - pgfree_take_back_each(), checked as ->release() is
+ * @t: the tracker
+ * @dom: a PGFREE_F_TAKE_BACK domain
+ * @then: called after each descriptor is checked, with @arg (the descriptor
+ *	is the caller's then: it may defer it again); or NULL
+ * @arg: passed to @then
+ *
+ * Checks each descriptor handed to the function as tracker_take_back()
+ * does, and that the return value is the number of calls.
+ * Return: pgfree_take_back_each()'s result.
+ */
+long tracker_take_back_each(struct tracker *t, struct pgfree_domain *dom,
+			    void (*then)(void *arg, struct tdesc *d), void *arg);
 /* ->give_back(): each node must be DEFERRED; it becomes IDLE (the caller's). */
 void tracker_give_back(void *ctx, struct pgfree_llist_node *batch);
 int tracker_range_of(void *ctx, const struct pgfree_llist_node *node, struct pgfree_range *range);

@@ -119,17 +119,24 @@ static void defer_tb(void *impl, struct bdesc *d)
 	pgfree_defer(((struct tb_impl *)impl)->dom, &d->node);
 }
 
+static void take_back_one(void *sink, struct pgfree_llist_node *node)
+{
+	bsink_release_one(sink, pgfree_llist_entry(node, struct bdesc, node));
+}
+
+/*
+ * pgfree_take_back_each(): the producer hands each descriptor back as the
+ * library's one walk passes it.  pgfree_take_back() would walk each chain
+ * to count and link it, and this loop would walk it again: on 2 CPUs that
+ * second pass cost the row 8-14% of its end_to_end rate (docs/results.md).
+ */
 static void take_back_tb(void *impl)
 {
 	struct tb_impl *t = impl;
-	struct pgfree_chain c;
-	struct bdesc *d, *next;
+	long n = pgfree_take_back_each(t->dom, take_back_one, t->sink);
 
-	if (pgfree_take_back(t->dom, &c) <= 0)
-		return;
-	pgfree_llist_for_each_entry_safe(d, next, c.first, node)
-		bsink_release_one(t->sink, d);
-	bsink_count_released(t->sink, c.count);
+	if (n > 0)
+		bsink_count_released(t->sink, (uint64_t)n);
 }
 
 static void quiesce_tb(void *impl)
@@ -166,8 +173,9 @@ const struct bdesign bench_pgfree_designs[] = {
 	/*
 	 * The take-back path (lib/takeback.c): the drain hands each list's
 	 * flushed chain back to the list untouched and the producer takes its
-	 * descriptors back, so the ring recycles through pgfree_take_back()
-	 * rather than through the drain thread's ->release().
+	 * descriptors back, so the ring recycles through
+	 * pgfree_take_back_each() rather than through the drain thread's
+	 * ->release().
 	 */
 	{ .name = "percpu_takeback", .flush_hook = true, .policy = BP_BOTH,
 	  .note = "pgfree: per-CPU lists, flushed descriptors taken back by the freeing CPU "

@@ -90,15 +90,16 @@ static void release(void *ctx, struct pgfree_llist_node *batch)
 		give(d);
 }
 
+static void take_one(void *arg, struct pgfree_llist_node *node)
+{
+	(void)arg;
+	give(pgfree_llist_entry(node, struct desc, node));
+}
+
+/* As bench/design_pgfree.c's take-back row: one walk, in the library. */
 static void take(void)
 {
-	struct pgfree_chain c;
-	struct desc *d, *next;
-
-	if (pgfree_take_back(dom, &c) <= 0)
-		return;
-	pgfree_llist_for_each_entry_safe(d, next, c.first, node)
-		give(d);
+	pgfree_take_back_each(dom, take_one, NULL);
 }
 
 static void *producer_main(void *arg)

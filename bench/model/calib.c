@@ -37,11 +37,12 @@
  *   release_ns.<d>    the part of it inside ->release() (the user's callback,
  *                     one write per descriptor as a free would)
  *   drain_pass_ns.<d> the whole pgfree_drain() on B (one list non-empty)
- *   takeback_ns       percpu_takeback: pgfree_take_back() on A per descriptor
- *                     it got back (a load per place, an exchange per chain,
- *                     the walk of its own nodes), plus one write per
- *                     descriptor (the benchmark's hand-out to its ring)
- *   takeback_empty_ns a pgfree_take_back() that finds nothing (per call)
+ *   takeback_ns       percpu_takeback: pgfree_take_back_each() on A per
+ *                     descriptor it got back (a load per place, an exchange
+ *                     per chain, the one walk of its own nodes), with one
+ *                     write per descriptor in its function (the benchmark's
+ *                     hand-out to its ring)
+ *   takeback_empty_ns a pgfree_take_back_each() that finds nothing (per call)
  *   defer2_ns.<d>     A and B defer at once into one domain: aggregate ns per
  *                     descriptor (the model's two-CPU check, without a harness)
  *   wake_ns           FUTEX_WAKE of a sleeping thread: the waker's cost
@@ -529,18 +530,25 @@ static void c_release(void *ctx, struct pgfree_llist_node *batch)
 		*(uint64_t *)ctx += now_ns() - t0;
 }
 
-/* What a taker does with its chain: one write each, as the benchmark's hand-out. */
+static void take_one(void *arg, struct pgfree_llist_node *node)
+{
+	(void)arg;
+	((struct cdesc *)node)->released++;
+}
+
+/*
+ * What a taker does with what it gets back: one write each, as the
+ * benchmark's hand-out, through pgfree_take_back_each() as the benchmark's
+ * row takes back (bench/design_pgfree.c).
+ */
 static uint64_t take_back_all(struct pgfree_domain *dom)
 {
-	struct pgfree_chain c;
-	long n = pgfree_take_back(dom, &c);
+	long n = pgfree_take_back_each(dom, take_one, NULL);
 
 	if (n < 0) {
-		fprintf(stderr, "calib: pgfree_take_back: %ld\n", n);
+		fprintf(stderr, "calib: pgfree_take_back_each: %ld\n", n);
 		exit(1);
 	}
-	for (struct pgfree_llist_node *node = c.first; node; node = node->next)
-		((struct cdesc *)node)->released++;
 	return (uint64_t)n;
 }
 

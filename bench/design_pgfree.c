@@ -128,7 +128,7 @@ static void take_back_one(void *sink, struct pgfree_llist_node *node)
  * pgfree_take_back_each(): the producer hands each descriptor back as the
  * library's one walk passes it.  pgfree_take_back() would walk each chain
  * to count and link it, and this loop would walk it again: on 2 CPUs that
- * second pass cost the row 8-14% of its end_to_end rate (docs/results.md).
+ * second pass cost the row 14-16% of its end_to_end rate (docs/results.md).
  */
 static void take_back_tb(void *impl)
 {

@@ -105,6 +105,24 @@ Test(take_back, config_is_checked, .timeout = 60)
 	cr_assert_eq(t.violations, 0, "%s", t.msg);
 }
 
+/*
+ * Everything @dom (of @design, for the message) had deferred, @n, was
+ * taken back: nothing released, expired or still queued.  Fills @s for the
+ * caller's further checks.
+ */
+static void assert_all_taken_back(struct pgfree_domain *dom, unsigned int design, uint64_t n,
+				  struct pgfree_stats *s)
+{
+	cr_assert_eq(pgfree_stats(dom, s), 0);
+	cr_assert(s->taken_back == n && s->deferred == n && s->released == 0 &&
+			  s->backlog == 0 && s->take_back_expired == 0,
+		  "%s: stats taken_back %llu deferred %llu released %llu backlog %llu "
+		  "expired %llu, want %llu taken back", pgfree_design_name(design),
+		  (unsigned long long)s->taken_back, (unsigned long long)s->deferred,
+		  (unsigned long long)s->released, (unsigned long long)s->backlog,
+		  (unsigned long long)s->take_back_expired, (unsigned long long)n);
+}
+
 /* Deferred, drained, taken back whole: newest first, counted, nothing released. */
 Test(take_back, one_list_round_trip, .timeout = 60)
 {
@@ -135,13 +153,9 @@ Test(take_back, one_list_round_trip, .timeout = 60)
 				     "%s: not newest first", pgfree_design_name(design));
 		cr_assert_eq(tracker_take_back(&t, dom, &c), 0, "taken back twice");
 		cr_assert_eq(tracker_verify(&t, d, 100, msg, sizeof(msg)), 0, "%s", msg);
-		cr_assert_eq(pgfree_stats(dom, &s), 0);
-		cr_assert(s.taken_back == 100 && s.deferred == 100 && s.released == 0 &&
-				  s.backlog == 0 && s.flushes == 1 && s.take_back_expired == 0,
-			  "%s: stats taken_back %llu deferred %llu released %llu backlog %llu",
-			  pgfree_design_name(design), (unsigned long long)s.taken_back,
-			  (unsigned long long)s.deferred, (unsigned long long)s.released,
-			  (unsigned long long)s.backlog);
+		assert_all_taken_back(dom, design, 100, &s);
+		cr_assert_eq(s.flushes, 1, "%s: %llu flushes", pgfree_design_name(design),
+			     (unsigned long long)s.flushes);
 		cr_assert_eq(pgfree_domain_destroy(dom), 0);
 	}
 }
@@ -209,13 +223,7 @@ Test(take_back, each_round_trip, .timeout = 60)
 			     "taken back twice");
 		cr_assert_eq(t.violations, 0, "%s", t.msg);
 		cr_assert_eq(tracker_verify(&t, d, 100, msg, sizeof(msg)), 0, "%s", msg);
-		cr_assert_eq(pgfree_stats(dom, &s), 0);
-		cr_assert(s.taken_back == 100 && s.deferred == 100 && s.released == 0 &&
-				  s.backlog == 0,
-			  "%s: stats taken_back %llu deferred %llu released %llu backlog %llu",
-			  pgfree_design_name(design), (unsigned long long)s.taken_back,
-			  (unsigned long long)s.deferred, (unsigned long long)s.released,
-			  (unsigned long long)s.backlog);
+		assert_all_taken_back(dom, design, 100, &s);
 		cr_assert_eq(pgfree_domain_destroy(dom), 0);
 	}
 }
@@ -258,11 +266,7 @@ Test(take_back, each_reenters_and_redefers, .timeout = 60)
 	cr_assert_eq(tracker_take_back_each(&t, dom, each_log_one, &l), 0);
 	cr_assert_eq(t.violations, 0, "%s", t.msg);
 	cr_assert_eq(tracker_verify(&t, d, 100, msg, sizeof(msg)), 0, "%s", msg);
-	cr_assert_eq(pgfree_stats(dom, &s), 0);
-	cr_assert(s.taken_back == 125 && s.deferred == 125 && s.released == 0,
-		  "stats taken_back %llu deferred %llu released %llu",
-		  (unsigned long long)s.taken_back, (unsigned long long)s.deferred,
-		  (unsigned long long)s.released);
+	assert_all_taken_back(dom, PGFREE_DESIGN_PERCPU, 125, &s);
 	cr_assert_eq(pgfree_domain_destroy(dom), 0);
 }
 

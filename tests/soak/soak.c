@@ -3,7 +3,8 @@
  * Soak test: pgfree_soak [--seconds=S] [--seed=N]
  *
  * Runs pgfree for a long time (S seconds; default $PGFREE_SOAK_SECONDS, else
- * 60) the way a busy user would, everything at once:
+ * 60) the way a busy user would, everything at once (PGFREE_SOAK_GDB=PATH:
+ * at a hang, that gdb prints every thread's stack; see dump_stacks()):
  *
  *   - SOAK_DOMAINS domain slots, each holding a domain of a random design
  *     and configuration (a drain thread or none, with or without the
@@ -936,6 +937,63 @@ static void put_uint(char *buf, size_t len, size_t *at, unsigned int v)
 }
 
 /*
+ * PGFREE_SOAK_GDB=PATH (a gdb binary): at a hang, before it aborts, the
+ * watchdog has that gdb print every thread's stack.  A debugger is the only
+ * way in: the drain threads block every signal (drain_thread.c), so no
+ * handler of ours runs on them.  The hang this is for is rare (a forked
+ * child of the asan build, about once in 500 runs: docs/testing.md), and
+ * the phases alone do not say where a thread waits.  _Fork(), not fork():
+ * no atfork handler runs (pgfree's would wait for the very drain that may
+ * hang), and it is async-signal-safe; so are execv() and waitpid().
+ */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#include <sys/prctl.h>
+static const char *gdb_path;
+
+static void dump_stacks(void)
+{
+	static char pid_arg[16];
+	char *argv[] = { "gdb", "-batch", "-nx", "-p", pid_arg, "-ex", "info threads",
+			 "-ex", "thread apply all bt", NULL };
+	size_t at = 0;
+	pid_t pid;
+
+	if (!gdb_path)
+		return;
+	put_uint(pid_arg, sizeof(pid_arg), &at, (unsigned int)getpid());
+	pid_arg[at] = 0;
+	pid = _Fork();
+	if (pid == 0) {
+		dup2(2, 1);	/* the stacks go where the phases went */
+		execv(gdb_path, argv);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+/* From main(), before any thread: let gdb attach (Yama's ptrace_scope 1). */
+static void dump_stacks_setup(void)
+{
+	gdb_path = getenv("PGFREE_SOAK_GDB");
+	if (gdb_path && access(gdb_path, X_OK)) {
+		fprintf(stderr, "pgfree soak: PGFREE_SOAK_GDB=%s is not executable; "
+			"no stacks at a hang\n", gdb_path);
+		gdb_path = NULL;
+	}
+	if (gdb_path)
+		prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+}
+#else
+static void dump_stacks(void) { }
+static void dump_stacks_setup(void)
+{
+	if (getenv("PGFREE_SOAK_GDB"))
+		fprintf(stderr, "pgfree soak: PGFREE_SOAK_GDB needs glibc's _Fork(); ignored\n");
+}
+#endif
+
+/*
  * The watchdog: a hang (a lost wake-up, a bound never freed) fails loudly,
  * and says what each thread was doing.  In a forked child only the
  * controller's entry is the child's own.
@@ -975,6 +1033,7 @@ static void soak_hung(int sig)
 		put_str(line, sizeof(line), &at, "\n");
 		write(2, line, at);
 	}
+	dump_stacks();
 	abort();
 }
 
@@ -1011,6 +1070,7 @@ int main(int argc, char **argv)
 		}
 	}
 	x = seed * 0x9e3779b97f4a7c15u + 1;
+	dump_stacks_setup();
 
 	/* Writer-preferring: the controller must get in between producers. */
 	pthread_rwlockattr_init(&attr);

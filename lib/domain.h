@@ -245,6 +245,8 @@ struct pgfree_domain {
 	struct pgfree_config cfg;	/* defaults filled in */
 	pthread_t thread;
 	bool has_thread;
+	/* 1 once the drain thread runs drain_thread() (drain_thread.c, its start). */
+	_Atomic uint32_t thread_running;
 	_Atomic bool destroying;	/* destroy has begun (once only) */
 	struct pgfree_domain *tomb_next;	/* tombstone list, after destroy */
 	struct pgfree_domain *reg_next, *reg_prev;	/* live domains (fork.c) */

@@ -63,12 +63,27 @@ static uint64_t batch_wait_ns(const struct pgfree_domain *dom, uint64_t opened_n
 
 static void *drain_thread(void *arg);
 
-/* The drain thread runs no signal handler of the application's. */
+/*
+ * Start the drain thread and return once it runs drain_thread(), not
+ * before: create (and a fork child's restart, fork.c) hand the caller a
+ * domain whose thread is past the C library's thread start, and a
+ * sanitizer's.  Why it matters: a fork() while a thread is in that start
+ * can leave the child with a lock nobody will release.  Clang 14's
+ * AddressSanitizer allocates there (pthread_getattr_np(), for the stack
+ * bounds) and does not lock its allocator around fork(): a soak that
+ * forked just after creating its domains had the child's own drain threads
+ * hang for good in that same allocation (docs/testing.md).  With the wait,
+ * a fork() after create returns finds pgfree's thread in its loop.
+ * The cost is one thread start's latency per create, never on a hot path.
+ * The drain thread runs no signal handler of the application's.
+ */
 int pgfree_start_drain_thread(struct pgfree_domain *dom)
 {
 	sigset_t all, old;
 	int err;
 
+	/* Relaxed: no thread reads it yet (a fork child's copy says 1). */
+	atomic_store_explicit(&dom->thread_running, 0, memory_order_relaxed);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = pthread_create(&dom->thread, NULL, drain_thread, dom);
@@ -76,6 +91,7 @@ int pgfree_start_drain_thread(struct pgfree_domain *dom)
 	if (err)
 		return -err;
 	pthread_setname_np(dom->thread, "pgfree-drain");
+	pgfree_flag_wait(&dom->thread_running);
 	dom->has_thread = true;
 	return 0;
 }
@@ -264,6 +280,8 @@ static void *drain_thread(void *arg)
 	uint64_t counted = pgfree_now_ns();	/* the last detach: gather_sleep_ns() */
 	bool lingered = false;		/* since the last drain */
 
+	/* Past the thread start: pgfree_start_drain_thread() may return. */
+	pgfree_flag_set(&dom->thread_running);
 	for (;;) {
 		/* Relaxed: all three are re-read after the fence in pgfree_park(). */
 		bool stop = atomic_load_explicit(&dom->stop, memory_order_relaxed);

@@ -13,8 +13,9 @@
  * After the fork the parent drops them and goes on undisturbed.  The
  * child drops them too (it holds them: it is the forking thread), makes
  * new condition variables, and starts a new drain thread for every domain
- * that had one, with a kick, so that the child's copies of whatever was
- * queued or detached are flushed and released by the child's callbacks.
+ * that had one, with a kick (and waits until it runs: drain_thread.c), so
+ * that the child's copies of whatever was queued or detached are flushed
+ * and released by the child's callbacks.
  * If that thread cannot start, the child's domain is left caller-driven
  * (pgfree_stats().drain_thread is 0).
  *

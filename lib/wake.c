@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0-only
 /*
  * The futex under pgfree_park() / pgfree_wake(); the protocol and why no
- * wake-up is lost are in wake.h.
+ * wake-up is lost are in wake.h.  Also a one-shot flag on the same system
+ * call, for the drain thread's start (drain_thread.c).
  */
 #include <linux/futex.h>
+#include <stdint.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,4 +140,31 @@ void pgfree_wake_requests(struct pgfree_domain *dom)
 		futex_wake_one(&dom->gathering);
 	if (atomic_load_explicit(&dom->parked, memory_order_relaxed))
 		pgfree_wake(dom);
+}
+
+/**
+ * pgfree_flag_wait() - sleep until a one-shot flag is set
+ * @flag: 0 until pgfree_flag_set() makes it 1
+ *
+ * Any thread that may sleep.  Acquire: what the setter did before it set
+ * the flag happens-before the return.
+ */
+void pgfree_flag_wait(_Atomic uint32_t *flag)
+{
+	while (!atomic_load_explicit(flag, memory_order_acquire))
+		futex_wait(flag, 0, NULL);
+}
+
+/**
+ * pgfree_flag_set() - set a one-shot flag and wake whoever waits for it
+ * @flag: the flag
+ *
+ * Release, pairing with pgfree_flag_wait()'s acquire.  The futex re-checks
+ * the word in the kernel, so a waiter between its load and its sleep
+ * returns at once: no wake-up is lost.
+ */
+void pgfree_flag_set(_Atomic uint32_t *flag)
+{
+	atomic_store_explicit(flag, 1, memory_order_release);
+	syscall(SYS_futex, (uint32_t *)flag, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }

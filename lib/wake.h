@@ -30,6 +30,8 @@ void pgfree_park(struct pgfree_domain *dom, uint64_t timeout_ns);
 void pgfree_gather_sleep(struct pgfree_domain *dom, uint64_t ns);
 void pgfree_gather_wake(struct pgfree_domain *dom);
 void pgfree_wake_requests(struct pgfree_domain *dom);
+void pgfree_flag_wait(_Atomic uint32_t *flag);
+void pgfree_flag_set(_Atomic uint32_t *flag);
 
 /**
  * pgfree_wake_if_parked() - wake the drain thread if it sleeps

@@ -3,10 +3,12 @@
  * The drain thread cannot start: pgfree_domain_create() fails cleanly with
  * the error (nothing leaked: ASan's leak check runs on this), or, with
  * PGFREE_F_THREAD_FALLBACK, creates a caller-driven domain that works.
+ * And when it starts slowly, create returns only once it runs.
  *
  * The failure is made with the linker: this executable is linked with
  * -Wl,--wrap=pthread_create against the static library, so the library's
- * call lands in __wrap_pthread_create() below, which fails on demand.
+ * call lands in __wrap_pthread_create() below, which fails on demand, or
+ * starts the thread through a slow trampoline.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,20 +16,68 @@
 
 #include "harness/check.h"
 #include "support/tracker.h"
+#include "support/util.h"
 
 int __real_pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
 			  void *arg);
 int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
 			  void *arg);
 
-static _Atomic int fail_creates;
+static _Atomic int fail_creates, slow_starts;
+
+/* A slow thread start: 20 ms before the start routine, then a mark. */
+static struct slow_start {
+	void *(*fn)(void *);
+	void *arg;
+	_Atomic int entered;
+} slow;
+
+static void *slow_trampoline(void *unused)
+{
+	(void)unused;
+	test_sleep_us(20000);
+	atomic_store(&slow.entered, 1);
+	return slow.fn(slow.arg);
+}
 
 int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
 			  void *arg)
 {
 	if (atomic_load(&fail_creates))
 		return EAGAIN;
+	if (atomic_load(&slow_starts)) {
+		slow.fn = fn;
+		slow.arg = arg;
+		atomic_store(&slow.entered, 0);
+		return __real_pthread_create(th, attr, slow_trampoline, NULL);
+	}
 	return __real_pthread_create(th, attr, fn, arg);
+}
+
+/*
+ * pgfree_domain_create() returns once its drain thread runs pgfree's code
+ * (drain_thread.c says why: a fork() at the thread's start).  The thread
+ * takes 20 ms to reach its start routine; without the wait create returns
+ * first.  No timing is asserted: with the wait, entered is 1 whatever the
+ * scheduler does.
+ */
+Test(thread_fallback, create_returns_once_the_thread_runs, .timeout = 30)
+{
+	for_each_design(design) {
+		struct tracker t;
+		struct pgfree_config cfg;
+		struct pgfree_domain *dom = NULL;
+
+		tracker_init(&t);
+		cfg = tracker_config(&t, design, 0);
+		atomic_store(&slow_starts, 1);
+		cr_assert_eq(tracker_create(&t, &cfg, &dom), 0);
+		atomic_store(&slow_starts, 0);
+		cr_assert_eq(atomic_load(&slow.entered), 1,
+			     "%s: create returned before its drain thread ran",
+			     pgfree_design_name(design));
+		cr_assert_eq(pgfree_domain_destroy(dom), 0);
+	}
 }
 
 Test(thread_fallback, create_fails_cleanly_without_the_flag, .timeout = 30)

@@ -374,7 +374,10 @@ struct pgfree_domain;
  * @cfg: the configuration; read during the call only
  * @out: where the new domain is stored; set to NULL on failure
  *
- * Starts the drain thread unless @cfg->flags has PGFREE_F_NO_THREAD.
+ * Starts the drain thread unless @cfg->flags has PGFREE_F_NO_THREAD, and
+ * returns only once that thread runs pgfree's code: a fork() after the
+ * call never finds it inside the C library's (or a sanitizer's) thread
+ * start, where a lock the child could never get back may be held.
  * Context: a thread that may sleep and allocate.
  *
  * Return: 0; -EINVAL for a NULL argument, a missing ->flush or ->release,

@@ -187,6 +187,7 @@ static struct sinc *retired;		/* controller thread only */
 static atomic_bool stop;
 static atomic_ulong violations;
 static atomic_ulong n_barriers, n_timeouts, n_drains, n_forks, n_recreates, n_waits;
+static atomic_uint n_started;	/* producers past their thread start */
 static atomic_ulong n_take_backs, n_reused;
 /* Summed from each incarnation at its destroy (controller thread). */
 static uint64_t sum_deferred, sum_released, sum_given_back, sum_flushes, sum_failures;
@@ -773,6 +774,8 @@ static void *producer_main(void *arg)
 	struct producer *p = arg;
 	unsigned int cursor = 0;
 
+	/* Past the thread start: the controller may fork (main() says why it waits). */
+	atomic_fetch_add(&n_started, 1);
 	while (!atomic_load(&stop)) {
 		unsigned int what = rnd_below(&p->rng, 1000);
 		struct sdesc *d = NULL;
@@ -1101,6 +1104,16 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/*
+	 * No fork() while a producer is still in its thread start: the C
+	 * library's, and a sanitizer's, which may hold a lock there that the
+	 * child would never get back (Clang 14's ASan allocates in it and does
+	 * not lock its allocator around fork(): docs/testing.md).  pgfree's
+	 * drain threads are past theirs when create returns.  A gate, not a
+	 * timing: it waits for the count however long the start takes.
+	 */
+	while (atomic_load(&n_started) < SOAK_PRODUCERS)
+		test_sleep_us(100);
 	signal(SIGALRM, soak_hung);
 	alarm((unsigned int)(seconds + 60));
 	start = test_now();

@@ -21,9 +21,14 @@ static void futex_wait(_Atomic uint32_t *word, uint32_t val, const struct timesp
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, val, rel, NULL, 0);
 }
 
+static void futex_wake(_Atomic uint32_t *word, int nr)
+{
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, nr, NULL, NULL, 0);
+}
+
 static void futex_wake_one(_Atomic uint32_t *word)
 {
-	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	futex_wake(word, 1);
 }
 
 /**
@@ -166,5 +171,5 @@ void pgfree_flag_wait(_Atomic uint32_t *flag)
 void pgfree_flag_set(_Atomic uint32_t *flag)
 {
 	atomic_store_explicit(flag, 1, memory_order_release);
-	syscall(SYS_futex, (uint32_t *)flag, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+	futex_wake(flag, INT32_MAX);
 }

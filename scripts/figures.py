@@ -1026,6 +1026,10 @@ def r_app_model(ctx, machines, cpus):
 VALID_RE = re.compile(r"^\s+(?P<design>\S+)\s+(?P<cpus>\d+) CPU: measured\s+(?P<meas>[\d.e+]+) M/s "
                       r"\[[^\]]*\], model\s+(?P<model>[\d.e+]+) M/s, error\s+(?P<err>[+-]?\d+)%"
                       r".*\[(?P<row>enqueue/[^\]]+)\]\s*$")
+PAIRED_RE = re.compile(r"^\s+paired\s+(?P<design>\S+)\s+(?P<cpus>\d+) CPUs?\s+(?P<kind>producer|sustained):"
+                       r"\s+measured\s+(?P<meas>[\d.e+]+) M/s, model\s+(?P<model>[\d.e+]+) M/s, "
+                       r"error\s+(?P<err>[+-]?\d+)% \[(?P<lo>[+-]?\d+)%\.\.(?P<hi>[+-]?\d+)%\] "
+                       r"over (?P<pairs>\d+) pairs\s*$")
 ALONE_RE = re.compile(r"(?P<design>\w+) (?P<meas>[\d.]+) M/s, model (?P<model>[\d.]+) \((?P<err>[+-]?\d+)%\)")
 
 
@@ -1038,6 +1042,7 @@ def r_model_validation(ctx, machine):
     b = ctx.bench(machine)
     cells, designs, cpus = {}, [], []
     alone = None
+    paired = {}
     for ln in lines:
         m = VALID_RE.match(ln)
         if m:
@@ -1047,6 +1052,9 @@ def r_model_validation(ctx, machine):
             cpus.append(n)
         elif ln.startswith("validation, the library alone"):
             alone = ALONE_RE.findall(ln)
+        elif PAIRED_RE.match(ln):
+            pm = PAIRED_RE.match(ln)
+            paired[(pm.group("design"), int(pm.group("cpus")), pm.group("kind"))] = pm
     if not cells:
         raise FigureError("%s: no '<design> <n> CPU: measured ... model ... error' lines" % rel)
     designs, cpus = list(dict.fromkeys(designs)), sorted(set(cpus))
@@ -1070,6 +1078,26 @@ def r_model_validation(ctx, machine):
     if alone:
         out += ["", "The library alone on 2 CPUs (two producers deferring at once, no harness), "
                 "measured / model: %s." % "; ".join("%s %s / %s (%s%%)" % x for x in alone)]
+    if paired:
+        pd = list(dict.fromkeys(k[0] for k in paired))
+        pn = sorted({k[1] for k in paired})
+        npairs = max(int(m.group("pairs")) for m in paired.values())
+        prow = []
+        for d in pd:
+            line = ["**%s**" % d if d in BOLD else d]
+            for n in pn:
+                for kind in ("producer", "sustained"):
+                    m = paired.get((d, n, kind))
+                    line.append(MISSING if m is None else "%s / %s (%s%% [%s%%..%s%%])" % (
+                        num(float(m.group("meas"))), num(float(m.group("model"))),
+                        m.group("err"), m.group("lo"), m.group("hi")))
+            prow.append(line)
+        out += ["", "Paired: %d times in the model stage, a calibration and then these rows "
+                "beside it (%s/model_pairs/); each pair's rows against the model of its own "
+                "calibration. M descriptors/s, measured / model (the pairs' medians), and the "
+                "median error [min..max] over the pairs:" % (npairs, os.path.dirname(rel)), ""]
+        out += table(["design"] + ["%d CPU%s, %s" % (n, "s" if n > 1 else "", k)
+                                   for n in pn for k in ("producer side", "sustained")], prow)
     return out
 
 

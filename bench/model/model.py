@@ -679,6 +679,72 @@ def harness_overhead(bench, inp, n):
     return max(0.0, n * 1e9 / row["value"] - inp["floor_ns"]), row["value"]
 
 
+def enqueue_row_rates(d, n, r, inp, h, ncpu):
+    """The model's producer-side and sustained rates for enqueue row r of
+    design d at n producers (its batching policy, the harness's h ns per
+    item, the CPUs left over for the drain)."""
+    delay = POLICY_DELAY.get(r["policy"], DELAY_NS)
+    xp = producer_rate_beside_drain(d, n, inp, h, 0.0, ENQ_RING, delay, spare=max(0, ncpu - n))
+    xs = consumer_rate(d, n, inp, xp, 0.0, ENQ_RING, delay, spare=max(0, ncpu - n))
+    return xp, xs
+
+
+def paired_validation(pairs_dir, transfers, args, ncpu):
+    """The model against rows measured beside its own calibration.
+
+    On a shared machine, a calibration and benchmark rows taken minutes
+    apart meet different moments: the same defer code calibrated at 5.1
+    and 7.4 ns in two runs.  bench/model/stage.sh therefore alternates,
+    N times, a calibration (calibI.json) with the 1-2 CPU enqueue rows the
+    model is validated on (enqueueI.json), each a few seconds long; here
+    each pair's rows are predicted from that pair's calibration, and the
+    errors are summed up per row as their median and range over the
+    pairs.  Returns (lines, errors), errors as (kind, design, n, median)."""
+    pairs = []
+    i = 1
+    while True:
+        c = os.path.join(pairs_dir, "calib%d.json" % i)
+        e = os.path.join(pairs_dir, "enqueue%d.json" % i)
+        if not (os.path.exists(c) and os.path.exists(e)):
+            break
+        pairs.append((c, e))
+        i += 1
+    if not pairs:
+        return ["validation, paired: no calibI.json/enqueueI.json pairs in %s" % pairs_dir], []
+    cells = {}
+    for c, e in pairs:
+        with open(c) as f:
+            cal = json.load(f)
+        inp = build_inputs(cal, transfers, args)
+        bench, _, queued_era = load_bench(e)
+        for (wl, bd, n, fl), r in bench.items():
+            d = row_model(bd, queued_era)
+            if wl != "enqueue" or d not in inp["defer_ns"] or r["over"]:
+                continue
+            h, _ = harness_overhead(bench, inp, n)
+            xp, xs = enqueue_row_rates(d, n, r, inp, h, ncpu)
+            cells.setdefault((bd, n), []).append((r["value"], xp, r["sustained"], xs))
+    lines = ["validation, paired (%d times: a calibration, then the 1-2 CPU enqueue rows beside "
+             "it, %s; each pair's rows against the model of its own calibration; error median "
+             "[min..max] over the pairs; rates: medians over the pairs):"
+             % (len(pairs), os.path.basename(os.path.normpath(pairs_dir)))]
+    errs = []
+    order = lambda k: (DESIGNS.index(k[0]) if k[0] in DESIGNS else 99, k[0], k[1])
+    for n in sorted({k[1] for k in cells}):
+        for key in sorted((k for k in cells if k[1] == n), key=order):
+            v = cells[key]
+            for kind, mi, xi in (("producer", 0, 1), ("sustained", 2, 3)):
+                e = [100.0 * (x[xi] - x[mi]) / x[mi] for x in v]
+                em = statistics.median(e)
+                errs.append(("paired " + kind, key[0], n, em))
+                lines.append("  paired %-15s %2d CPU%s %-9s measured %8.2f M/s, model %8.2f M/s, "
+                             "error %+5.0f%% [%+.0f%%..%+.0f%%] over %d pairs"
+                             % (key[0], n, "s" if n > 1 else "", kind + ":", statistics.median(x[mi] for x in v) / 1e6,
+                                statistics.median(x[xi] for x in v) / 1e6, em, min(e), max(e),
+                                len(v)))
+    return lines, errs
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--calib", required=True)
@@ -686,6 +752,8 @@ def main():
     ap.add_argument("--bench")
     ap.add_argument("--app")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--pairs", help="a directory of calibI.json/enqueueI.json pairs "
+                    "(bench/model/stage.sh): the paired validation")
     ap.add_argument("--xsocket-ns", type=float, default=XSOCKET_NS)
     ap.add_argument("--socket-cpus", type=int, default=SOCKET_CPUS)
     ap.add_argument("--handoff-ns", type=float,
@@ -777,11 +845,7 @@ def main():
             if wl != "enqueue" or nn != n or r["model"] not in designs or r["over"]:
                 continue
             d = r["model"]
-            xp = producer_rate_beside_drain(d, n, inp, h, 0.0, ENQ_RING,
-                                            POLICY_DELAY.get(r["policy"], DELAY_NS),
-                                            spare=max(0, ncpu - n))
-            xs = consumer_rate(d, n, inp, xp, 0.0, ENQ_RING,
-                               POLICY_DELAY.get(r["policy"], DELAY_NS), spare=max(0, ncpu - n))
+            xp, xs = enqueue_row_rates(d, n, r, inp, h, ncpu)
             e_p = 100.0 * (xp - r["value"]) / r["value"]
             e_s = 100.0 * (xs - r["sustained"]) / r["sustained"]
             errs.append(("producer", bd, n, e_p))
@@ -799,6 +863,9 @@ def main():
         if floor_rate and shown_any:
             val.append("  (harness overhead from the floor row at %d: %.2f ns per item per producer)"
                        % (n, h))
+    paired, paired_errs = paired_validation(args.pairs, transfers, args, ncpu) \
+        if args.pairs else ([], [])
+    errs += paired_errs
     e2e_val = []
     for (wl, bd, n, fl), r in sorted(bench.items()):
         if wl != "end_to_end" or r["model"] not in designs:
@@ -825,6 +892,7 @@ def main():
     if e2e_val:
         S.append("validation against bench.json, end_to_end (items/s of wall time, the row's policy):")
         S += e2e_val
+    S += paired
 
     # Predictions, with the 1-thread floor row's harness overhead.
     h1, _ = harness_overhead(bench, inp, 1)
@@ -875,7 +943,8 @@ def main():
     S += app_lines
     S.append(plot(args.out, preds, sus, e2e, bench, inp, shown))
     if errs:
-        for kind in ("producer", "sustained", "end_to_end"):
+        for kind in ("producer", "sustained", "end_to_end", "paired producer",
+                     "paired sustained"):
             ek = [e for e in errs if e[0] == kind]
             if ek:
                 w = max(ek, key=lambda e: abs(e[3]))
@@ -896,7 +965,7 @@ def main():
         f.write(text)
     with open(os.path.join(args.out, "model_validation.txt"), "w") as f:
         f.write("\n".join(s for s in S if "CPU:" in s or "CPU flush" in s or "CPU sustained" in s
-                          or "validation" in s
+                          or "validation" in s or "paired" in s
                           or "harness overhead" in s or "measured pgfree/v5" in s
                           or s.startswith("note:")) + "\n")
     sys.stdout.write(text)

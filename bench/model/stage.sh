@@ -10,9 +10,10 @@
 # then the model (model.py) on OUTDIR/bench.json and, if present,
 # OUTDIR/app.json.  Writes into OUTDIR: calib.json, model_inputs.json,
 # model_validation.txt, model_prediction.csv, model_end_to_end.csv,
-# model_summary.txt, model.png (if gnuplot is installed), and counts.txt (the
-# committed transfer counts, bench/model/count.sh).  About 20 s; --quick
-# about 6 s.  A bench.json without the newer rows (*_tas, percpu_takeback) is
+# model_summary.txt, model.png (if gnuplot is installed), counts.txt (the
+# committed transfer counts, bench/model/count.sh), and model_pairs/ (the
+# paired validation's calibrations and rows, below).  About 90 s; --quick
+# about 15 s.  A bench.json without the newer rows (*_tas, percpu_takeback) is
 # validated as it ran (model.py says how).
 #
 # Never fails the benchmark: a missing optional input or tool is reported
@@ -67,6 +68,37 @@ echo "model: calibrating on CPUs $cpus ${quick:+(quick)}" >&2
 mv "$out/calib.json.tmp" "$out/calib.json"
 
 args=(--calib "$out/calib.json" --transfers "$here/transfers.json" --out "$out")
+
+# The paired validation (model.py --pairs): a calibration and the 1-2 CPU
+# enqueue rows the model is validated on, alternated, each pair a few
+# seconds apart, so that the model of each calibration meets rows of the
+# same moment of a shared machine (the rows of bench.json ran minutes
+# before the calibration).  PGFREE_MODEL_PAIRS=N (default 7, --quick 3;
+# 0: none).  The rows are pgfree_bench's own (build/bench, built by
+# scripts/bench.sh), with its harness, pinned to the calibration's CPUs.
+npairs=${PGFREE_MODEL_PAIRS:-$([ -n "$quick" ] && echo 3 || echo 7)}
+bench_bin=${PGFREE_MODEL_BENCH:-$root/build/bench/bench/pgfree_bench}
+if [ "$npairs" -gt 0 ] 2>/dev/null && [ -x "$bench_bin" ]; then
+	pdir=$out/model_pairs
+	rm -rf "$pdir" && mkdir -p "$pdir" || skip "cannot create $pdir"
+	echo "model: $npairs calibration/row pairs for the paired validation" >&2
+	ok=1
+	for i in $(seq "$npairs"); do
+		"$calib" $quick --cpus="$cpus" > "$pdir/calib$i.json" &&
+			"$bench_bin" --pin="$cpus" --enqueue-only --threads=1,2 \
+				--reps="$([ -n "$quick" ] && echo 5 || echo 11)" \
+				--enqueue-filter='/(floor|percpu|percpu_takeback|v5|v5_tas|v3|v3_tas|global_llist)/policy:(delay|none)/' \
+				--enqueue-out="$pdir/enqueue$i.json" > "$pdir/log$i.txt" 2>&1 || {
+			echo "model: pair $i failed (see $pdir/log$i.txt): no paired validation" >&2
+			ok=0
+			break
+		}
+		rm -f "$pdir/log$i.txt"
+	done
+	[ "$ok" = 1 ] && args+=(--pairs "$pdir")
+elif [ "$npairs" != 0 ]; then
+	echo "model: no $bench_bin: no paired validation" >&2
+fi
 if [ -s "$out/bench.json" ]; then
 	args+=(--bench "$out/bench.json")
 else

@@ -12,8 +12,8 @@
 # model_validation.txt, model_prediction.csv, model_end_to_end.csv,
 # model_summary.txt, model.png (if gnuplot is installed), counts.txt (the
 # committed transfer counts, bench/model/count.sh), and model_pairs/ (the
-# paired validation's calibrations and rows, below).  About 90 s; --quick
-# about 15 s.  A bench.json without the newer rows (*_tas, percpu_takeback) is
+# paired validation's calibrations and rows, below).  About 50 s on this
+# project's 2-vCPU machine; --quick about 12 s.  A bench.json without the newer rows (*_tas, percpu_takeback) is
 # validated as it ran (model.py says how).
 #
 # Never fails the benchmark: a missing optional input or tool is reported

@@ -13,8 +13,9 @@
 # model_summary.txt, model.png (if gnuplot is installed), counts.txt (the
 # committed transfer counts, bench/model/count.sh), and model_pairs/ (the
 # paired validation's calibrations and rows, below).  About 50 s on this
-# project's 2-vCPU machine; --quick about 12 s.  A bench.json without the newer rows (*_tas, percpu_takeback) is
-# validated as it ran (model.py says how).
+# project's 2-vCPU machine; --quick about 12 s.  A bench.json without the
+# newer rows (*_tas, percpu_takeback) is validated as it ran (model.py says
+# how).
 #
 # Never fails the benchmark: a missing optional input or tool is reported
 # (on stderr and in model_summary.txt) and the stage exits 0.  Exit 2 only
@@ -73,17 +74,23 @@ args=(--calib "$out/calib.json" --transfers "$here/transfers.json" --out "$out")
 # enqueue rows the model is validated on, alternated, each pair a few
 # seconds apart, so that the model of each calibration meets rows of the
 # same moment of a shared machine (the rows of bench.json ran minutes
-# before the calibration).  PGFREE_MODEL_PAIRS=N (default 7, --quick 3;
-# 0: none).  The rows are pgfree_bench's own (build/bench, built by
-# scripts/bench.sh), with its harness, pinned to the calibration's CPUs.
+# before the calibration), and the spread over the pairs shows how much of
+# an error the machine's moments make.  PGFREE_MODEL_PAIRS=N (default 7,
+# --quick 3; 0: none).  The rows are pgfree_bench's own (build/bench, built
+# by scripts/bench.sh), with its harness, pinned to the calibration's CPUs.
+# A failure here costs the paired validation only, never the stage.
 npairs=${PGFREE_MODEL_PAIRS:-$([ -n "$quick" ] && echo 3 || echo 7)}
 bench_bin=${PGFREE_MODEL_BENCH:-$root/build/bench/bench/pgfree_bench}
 if [ "$npairs" -gt 0 ] 2>/dev/null && [ -x "$bench_bin" ]; then
 	pdir=$out/model_pairs
-	rm -rf "$pdir" && mkdir -p "$pdir" || skip "cannot create $pdir"
-	echo "model: $npairs calibration/row pairs for the paired validation" >&2
 	ok=1
+	rm -rf "$pdir" && mkdir -p "$pdir" || {
+		echo "model: cannot create $pdir: no paired validation" >&2
+		ok=0
+	}
+	[ "$ok" = 1 ] && echo "model: $npairs calibration/row pairs for the paired validation" >&2
 	for i in $(seq "$npairs"); do
+		[ "$ok" = 1 ] || break
 		"$calib" $quick --cpus="$cpus" > "$pdir/calib$i.json" &&
 			"$bench_bin" --pin="$cpus" --enqueue-only --threads=1,2 \
 				--reps="$([ -n "$quick" ] && echo 5 || echo 11)" \

@@ -82,27 +82,28 @@ args=(--calib "$out/calib.json" --transfers "$here/transfers.json" --out "$out")
 npairs=${PGFREE_MODEL_PAIRS:-$([ -n "$quick" ] && echo 3 || echo 7)}
 bench_bin=${PGFREE_MODEL_BENCH:-$root/build/bench/bench/pgfree_bench}
 if [ "$npairs" -gt 0 ] 2>/dev/null && [ -x "$bench_bin" ]; then
+	# The rows model.py validates: its designs, and the floor for the harness.
+	designs=$(python3 -B -c 'import sys; sys.path.insert(0, sys.argv[1]); import model
+print("|".join(("floor",) + model.DESIGNS))' "$here")
 	pdir=$out/model_pairs
-	ok=1
-	rm -rf "$pdir" && mkdir -p "$pdir" || {
+	if rm -rf "$pdir" && mkdir -p "$pdir"; then
+		echo "model: $npairs calibration/row pairs for the paired validation" >&2
+		for i in $(seq "$npairs"); do
+			"$calib" $quick --cpus="$cpus" > "$pdir/calib$i.json" &&
+				"$bench_bin" --pin="$cpus" --enqueue-only --threads=1,2 \
+					--reps="$([ -n "$quick" ] && echo 5 || echo 11)" \
+					--enqueue-filter="/($designs)/policy:(delay|none)/" \
+					--enqueue-out="$pdir/enqueue$i.json" > "$pdir/log$i.txt" 2>&1 || {
+				echo "model: pair $i failed (see $pdir/log$i.txt): no paired validation" >&2
+				break
+			}
+			rm -f "$pdir/log$i.txt"
+			# Only when every pair ran.
+			[ "$i" = "$npairs" ] && args+=(--pairs "$pdir")
+		done
+	else
 		echo "model: cannot create $pdir: no paired validation" >&2
-		ok=0
-	}
-	[ "$ok" = 1 ] && echo "model: $npairs calibration/row pairs for the paired validation" >&2
-	for i in $(seq "$npairs"); do
-		[ "$ok" = 1 ] || break
-		"$calib" $quick --cpus="$cpus" > "$pdir/calib$i.json" &&
-			"$bench_bin" --pin="$cpus" --enqueue-only --threads=1,2 \
-				--reps="$([ -n "$quick" ] && echo 5 || echo 11)" \
-				--enqueue-filter='/(floor|percpu|percpu_takeback|v5|v5_tas|v3|v3_tas|global_llist)/policy:(delay|none)/' \
-				--enqueue-out="$pdir/enqueue$i.json" > "$pdir/log$i.txt" 2>&1 || {
-			echo "model: pair $i failed (see $pdir/log$i.txt): no paired validation" >&2
-			ok=0
-			break
-		}
-		rm -f "$pdir/log$i.txt"
-	done
-	[ "$ok" = 1 ] && args+=(--pairs "$pdir")
+	fi
 elif [ "$npairs" != 0 ]; then
 	echo "model: no $bench_bin: no paired validation" >&2
 fi
